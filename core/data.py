@@ -1,0 +1,131 @@
+"""Mixtures of isotropic Gaussians in 1-D or 2-D: analytic density, cell masses and sampling."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True, eq=False)
+class Mixture:
+    """p(x) = sum_k w_k N(x; mu_k, s_k^2 I). means (K, d), stds (K,), weights (K,) summing to 1."""
+
+    means: np.ndarray
+    stds: np.ndarray
+    weights: np.ndarray
+
+    def __post_init__(self):
+        means = np.atleast_2d(np.asarray(self.means, dtype=np.float64))
+        stds = np.asarray(self.stds, dtype=np.float64).reshape(-1)
+        weights = np.asarray(self.weights, dtype=np.float64).reshape(-1)
+        if means.shape[0] != stds.size or stds.size != weights.size or means.shape[1] not in (1, 2):
+            raise ValueError("a mixture needs K means of dimension 1 or 2, K stds and K weights")
+        if not (np.isfinite(means).all() and np.isfinite(stds).all() and np.isfinite(weights).all()):
+            raise ValueError("means, stds and weights must be finite")
+        if (stds <= 0).any():
+            raise ValueError("every std must be positive")
+        if (weights < 0).any() or weights.sum() <= 0:
+            raise ValueError("weights must be non-negative and sum to a positive number")
+        for name, value in (("means", means), ("stds", stds), ("weights", weights / weights.sum())):
+            value.setflags(write=False)
+            object.__setattr__(self, name, value)
+
+    @property
+    def dim(self) -> int:
+        return self.means.shape[1]
+
+    @property
+    def n_modes(self) -> int:
+        return self.means.shape[0]
+
+    def density(self, x: np.ndarray) -> np.ndarray:
+        """p(x) at points x of shape (n, d)."""
+        x = np.asarray(x, dtype=np.float64).reshape(-1, self.dim)
+        sq = ((x[:, None, :] - self.means[None]) ** 2).sum(-1)  # (n, K)
+        norm = (2 * math.pi * self.stds ** 2) ** (-self.dim / 2)
+        return (self.weights * norm * np.exp(-0.5 * sq / self.stds ** 2)).sum(1)
+
+    @cached_property
+    def _torch(self):
+        return (torch.tensor(self.means, dtype=torch.float32), torch.tensor(self.stds, dtype=torch.float32),
+                torch.tensor(self.weights, dtype=torch.float32))
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n draws as a float32 tensor (n, d): a component k ~ w, then mu_k + s_k * N(0, I)."""
+        means, stds, weights = self._torch
+        k = torch.multinomial(weights, n, replacement=True, generator=generator)
+        return means[k] + stds[k, None] * torch.randn(n, self.dim, generator=generator)
+
+    def bounds(self) -> np.ndarray:
+        """(d, 2) rows [lo, hi]: a square (equal width on every axis) holding every mode with a margin."""
+        lo, hi = self.means.min(0), self.means.max(0)
+        half = float((hi - lo).max()) / 2
+        half += max(4 * float(self.stds.max()), 0.25 * max(half, 1.0))
+        centre = (lo + hi) / 2
+        return np.stack([centre - half, centre + half], 1)
+
+
+def ring(n: int = 8, radius: float = 2.0, std: float = 0.02) -> Mixture:
+    """n equally weighted modes evenly spaced on a circle (the VEEGAN / Unrolled-GAN benchmark)."""
+    angles = 2 * math.pi * np.arange(n) / n
+    return Mixture(radius * np.stack([np.cos(angles), np.sin(angles)], 1), np.full(n, std), np.ones(n))
+
+
+def grid(m: int = 5, spacing: float = 2.0, std: float = 0.05) -> Mixture:
+    """An m x m lattice centred on 0 (m = 5, spacing 2: points -4 ... 4, the PacGAN benchmark)."""
+    axis = (np.arange(m) - (m - 1) / 2) * spacing
+    xs, ys = np.meshgrid(axis, axis, indexing="xy")
+    return Mixture(np.stack([xs.ravel(), ys.ravel()], 1), np.full(m * m, std), np.ones(m * m))
+
+
+def custom(components) -> Mixture:
+    """Any rows (x, y, std, weight)."""
+    rows = np.asarray(components, dtype=np.float64).reshape(-1, 4)
+    if rows.shape[0] == 0:
+        raise ValueError("a custom mixture needs at least one component")
+    return Mixture(rows[:, :2], rows[:, 2], rows[:, 3])
+
+
+def line(means=(-2.0, 0.5, 2.5), stds=(0.4, 0.3, 0.5), weights=(0.3, 0.4, 0.3)) -> Mixture:
+    """A 1-D mixture, for the paper's 1-D picture of p_data, p_g and D."""
+    return Mixture(np.asarray(means, dtype=np.float64)[:, None], stds, weights)
+
+
+def grid_masses(centres: np.ndarray, stds: np.ndarray, weights: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Exact probability of each cell of a regular grid under sum_k w_k N(mu_k, s_k^2 I).
+
+    edges: (d, B+1) cell edges per axis. The Gaussians are isotropic, so a cell's mass is a product over
+    axes of Phi(b) - Phi(a), and the sum over components is one matrix product.
+    Returns (B,) in 1-D or (B, B) in 2-D, indexed [x, y].
+    """
+    c = torch.tensor(np.asarray(centres), dtype=torch.float64)
+    s = torch.tensor(np.asarray(stds), dtype=torch.float64).reshape(-1, 1, 1)
+    w = torch.tensor(np.asarray(weights), dtype=torch.float64)
+    e = torch.tensor(np.asarray(edges), dtype=torch.float64)
+    cdf = torch.special.ndtr((e[None] - c[:, :, None]) / s)  # (K, d, B+1)
+    axis_mass = cdf[..., 1:] - cdf[..., :-1]  # (K, d, B)
+    if c.shape[1] == 1:
+        return (w @ axis_mass[:, 0]).numpy()
+    return torch.einsum("k,ki,kj->ij", w, axis_mass[:, 0], axis_mass[:, 1]).numpy()
+
+
+def _grid_side(modes: int) -> int:
+    side = math.isqrt(modes)
+    if side * side != modes or not 2 <= side <= 7:
+        raise ValueError(f"a grid needs a square number of modes from 4 to 49 (m x m, m 2-7), got {modes}")
+    return side
+
+
+# name -> (mixture from a config, the values a config takes when this data set is chosen)
+DATASETS = {
+    "ring": (lambda c: ring(c.modes, c.radius, c.std), dict(modes=8, radius=2.0, std=0.02)),
+    "grid": (lambda c: grid(_grid_side(c.modes), c.spacing, c.std), dict(modes=25, spacing=2.0, std=0.05)),
+    "custom": (lambda c: custom(c.components), dict()),
+}
+
+
+def mixture_for(config) -> Mixture:
+    return DATASETS[config.dataset][0](config)

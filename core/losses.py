@@ -1,0 +1,114 @@
+"""GAN objectives, one pair of functions each, written on D's raw output (a logit or a critic score).
+
+Every loss here is *minimised*. `real` and `fake` are D's raw outputs on a batch of data and of
+generated samples; `eps` is one-sided label smoothing (Salimans et al. 2016): the real target 1
+becomes 1 - eps, the fake target stays 0.
+
+Label smoothing and losses without targets: the hinge and Wasserstein critics regress no target, so
+"replace the target 1 by 1 - eps" has no meaning for them. Rather than silently ignoring eps, the
+config refuses eps > 0 with those losses (`Loss.targets` is False) and says why.
+
+Stable forms only: log D = log sigmoid(l) = -softplus(-l) and log(1 - D) = -softplus(l).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def bce_d(real: Tensor, fake: Tensor, eps: float = 0.0) -> Tensor:
+    """D maximises E[log D(x)] + E[log(1 - D(G(z)))] (Goodfellow et al. 2014, eq. 1).
+
+    As a minimised loss with the real target 1 - eps:
+        -E[(1-eps) log D(x) + eps log(1 - D(x))] - E[log(1 - D(G(z)))]
+      = E[(1-eps) softplus(-l_r) + eps softplus(l_r)] + E[softplus(l_f)]
+    """
+    return ((1 - eps) * F.softplus(-real) + eps * F.softplus(real)).mean() + F.softplus(fake).mean()
+
+
+def minimax_g(fake: Tensor) -> Tensor:
+    """G minimises E[log(1 - D(G(z)))] = -E[softplus(l_f)]: the paper's saturating objective.
+
+    d/dl of log(1 - sigmoid(l)) is -sigmoid(l) = -D(G(z)): the gradient vanishes when D confidently
+    rejects the samples (D(G(z)) -> 0), which is early in training.
+    """
+    return -F.softplus(fake).mean()
+
+
+def nonsaturating_g(fake: Tensor) -> Tensor:
+    """G maximises E[log D(G(z))], i.e. minimises E[softplus(-l_f)] (Goodfellow et al. 2014, §3).
+
+    d/dl of -log sigmoid(l) is -(1 - D(G(z))): strongest exactly where minimax_g saturates.
+    """
+    return F.softplus(-fake).mean()
+
+
+def lsgan_d(real: Tensor, fake: Tensor, eps: float = 0.0) -> Tensor:
+    """Least squares (Mao et al. 2017), a-b coding a=0, b=1-eps: 1/2 E[(D(x) - b)^2] + 1/2 E[D(G(z))^2]."""
+    return 0.5 * ((real - (1 - eps)) ** 2).mean() + 0.5 * (fake ** 2).mean()
+
+
+def lsgan_g(fake: Tensor) -> Tensor:
+    """Least squares generator, c = 1: 1/2 E[(D(G(z)) - 1)^2]."""
+    return 0.5 * ((fake - 1) ** 2).mean()
+
+
+def hinge_d(real: Tensor, fake: Tensor, eps: float = 0.0) -> Tensor:
+    """Hinge (Lim & Ye 2017; Miyato et al. 2018): E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]."""
+    return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+
+
+def critic_g(fake: Tensor) -> Tensor:
+    """Hinge and Wasserstein generators: -E[D(G(z))]."""
+    return -fake.mean()
+
+
+def wasserstein_d(real: Tensor, fake: Tensor, eps: float = 0.0) -> Tensor:
+    """The critic maximises E[D(x)] - E[D(G(z))] (Arjovsky et al. 2017): minimise E[D(G(z))] - E[D(x)]."""
+    return fake.mean() - real.mean()
+
+
+def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
+                     generator: torch.Generator | None = None) -> Tensor:
+    """WGAN-GP (Gulrajani et al. 2017): E[(||grad_x D(x_hat)||_2 - 1)^2], x_hat = t x + (1 - t) G(z),
+    t ~ U[0, 1] per sample. Multiply by lambda where it is used."""
+    t = torch.rand(real.shape[0], 1, generator=generator, dtype=real.dtype)
+    x_hat = (t * real + (1 - t) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return ((grad.norm(dim=1) - 1) ** 2).mean()
+
+
+@dataclass(frozen=True)
+class Loss:
+    d: Callable[[Tensor, Tensor, float], Tensor]  # (real, fake, eps) -> D's loss
+    g: Callable[[Tensor], Tensor]  # fake -> G's loss
+    probability: bool  # D's output is the logit of a probability (sigmoid(output) = D(x))
+    targets: bool  # the D loss has a real target that label smoothing can move
+    clip_weights: bool = False  # WGAN: clip D's weights to [-clip, clip] after each D step
+    gradient_penalty: bool = False  # WGAN-GP: add lambda * gradient_penalty to D's loss
+    note: str = ""
+
+    def output(self, raw: Tensor) -> Tensor:
+        """What D says about x: the probability D(x) = sigmoid(logit) for the log-loss family, else the raw score."""
+        return torch.sigmoid(raw) if self.probability else raw
+
+
+LOSSES: dict[str, Loss] = {
+    "minimax": Loss(bce_d, minimax_g, probability=True, targets=True,
+                    note="The paper's objective: G's gradient vanishes while D rejects its samples."),
+    "nonsaturating": Loss(bce_d, nonsaturating_g, probability=True, targets=True,
+                          note="G maximises log D(G(z)): same fixed point, strong gradients early."),
+    "lsgan": Loss(lsgan_d, lsgan_g, probability=False, targets=True,
+                  note="Least squares: D regresses 1 on data and 0 on samples; D's output is a score, not a probability."),
+    "hinge": Loss(hinge_d, critic_g, probability=False, targets=False,
+                  note="Hinge: D only pushes samples to a margin; D's output is a critic score."),
+    "wgan": Loss(wasserstein_d, critic_g, probability=False, targets=False, clip_weights=True,
+                 note="Wasserstein critic, kept Lipschitz by clipping its weights."),
+    "wgan-gp": Loss(wasserstein_d, critic_g, probability=False, targets=False, gradient_penalty=True,
+                    note="Wasserstein critic, kept Lipschitz by a gradient penalty."),
+}
+

@@ -1,0 +1,340 @@
+"""A GAN training in a background thread that owns all torch state, steered live and read as snapshots.
+
+Callers (the dashboard, tests) never touch torch: they send commands (start, pause, step, update…) that
+the thread applies between two iterations, and they read `snapshot()`, an immutable object the thread
+replaces by one reference swap at most every `publish_interval` seconds.
+
+A snapshot costs more than a training iteration (D on the whole grid is ~10-20 ms here), so the thread
+builds a new one only once the previous one has been read: a watched run publishes every
+`publish_interval`, an unwatched one spends nothing on pictures (benchmarks/train_speed.py measures both).
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+import time
+from collections import deque
+
+import torch
+
+from .config import TrainConfig, rebuild_fields, validate
+from .history import BoundedHistory
+from .metrics import evaluate
+from .snapshot import Probe, Snapshot, picture
+from .training import GAN
+
+IDLE, RUNNING, PAUSED, DIVERGED, STOPPED = "idle", "running", "paused", "diverged", "stopped"
+STEP_KINDS = ("iteration", "d", "g")
+TRAIN_COLUMNS = ("iteration", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_g")
+EVAL_COLUMNS = ("iteration", "d_real", "d_fake", "modes_captured", "high_quality", "reverse_kl", "jsd")
+_ids = itertools.count(1)
+
+
+class Runner:
+    """States: idle (built, not started) -> running <-> paused; diverged (stopped by NaN/Inf, last good
+    state restored); stopped (thread ended, final).
+
+    publish_interval: seconds between snapshots while running and watched (also one after every step
+        command, update and reset).
+    metrics_interval: seconds between evaluations of the metrics while running (mode statistics and the
+        JSD on `eval_samples` samples cost more than a frame, and change slowly).
+    surface_interval: seconds between two evaluations of D on the whole grid while running (~15 ms for
+        a 3x128 D on 100x100 cells at 1 thread, three times a training iteration); the samples and the
+        arrows are new in every snapshot.
+    idle_timeout: a running runner whose snapshot() nobody called for this long pauses itself.
+    threads: torch intra-op threads for the training thread (None leaves torch's setting alone).
+    """
+
+    def __init__(self, config: TrainConfig | None = None, *, publish_interval: float = 0.1,
+                 metrics_interval: float = 0.5, surface_interval: float = 0.2, idle_timeout: float = 30.0,
+                 threads: int | None = None,
+                 history_capacity: int = 2048):
+        self.name = f"minimax-runner-{next(_ids)}"
+        self.publish_interval, self.metrics_interval = publish_interval, metrics_interval
+        self.surface_interval = surface_interval
+        self.idle_timeout, self.threads, self.history_capacity = idle_timeout, threads, history_capacity
+        self._cond = threading.Condition()
+        self._target = validate(config or TrainConfig())  # the config after every update() so far
+        self._pending: TrainConfig | None = None
+        self._reset_requested = False
+        self._steps: deque[str] = deque()
+        self._state, self._message = IDLE, "ready: press start"
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._last_read = time.monotonic()
+        self._rebuilds = 0
+        self._build(self._target)
+        self._publish(evaluate_now=True)
+
+    # ---- commands (any thread) ------------------------------------------------------------------
+    def start(self) -> None:
+        """Train continuously (from idle, paused, or diverged after the settings were fixed)."""
+        with self._cond:
+            self._check_alive()
+            self._state, self._message = RUNNING, "training"
+            self._last_read = time.monotonic()
+            self._ensure_thread()
+            self._cond.notify_all()
+
+    resume = start
+
+    def pause(self) -> None:
+        with self._cond:
+            if self._state == RUNNING:
+                self._state, self._message = PAUSED, "paused"
+                self._cond.notify_all()
+
+    def step(self, n: int = 1, kind: str = "iteration", *, wait: bool = False, timeout: float = 60.0) -> Snapshot:
+        """Advance exactly n units while paused: full iterations, or single D ('d') or G ('g') updates.
+        A running run is paused first. With wait=True, return the snapshot taken after the last unit."""
+        if kind not in STEP_KINDS or n < 0:
+            raise ValueError(f"step kind must be one of {STEP_KINDS} and n >= 0")
+        with self._cond:
+            self._check_alive()
+            if self._state in (RUNNING, IDLE, DIVERGED):
+                self._state, self._message = PAUSED, "paused"
+            self._steps.extend([kind] * n)
+            self._ensure_thread()
+            self._cond.notify_all()
+        if wait:
+            self.wait_until(lambda: not self._steps and not self._busy, timeout)
+        return self.snapshot()
+
+    def update(self, **changes) -> list[str]:
+        """Change settings live; applied before the next iteration. Returns the changed settings that
+        rebuild the networks (data set, architecture, seed…): those restart the run from iteration 0.
+        Raises ConfigError (naming the setting) for a bad value, and nothing is applied."""
+        with self._cond:
+            self._check_alive()
+            target = self._target.replace(**changes)
+            rebuild = rebuild_fields(self._target.changed(target))
+            self._target = self._pending = target
+            self._ensure_thread()
+            self._cond.notify_all()
+        return rebuild
+
+    def reset(self) -> None:
+        """Back to iteration 0 with fresh networks from the current settings and seed; state idle."""
+        with self._cond:
+            self._check_alive()
+            self._reset_requested = True
+            self._steps.clear()
+            self._state, self._message = IDLE, "reset: press start"
+            self._ensure_thread()
+            self._cond.notify_all()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """End the thread (idempotent). The runner is then stopped for good."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        with self._cond:
+            self._state, self._message = STOPPED, "stopped"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # ---- reading (any thread) -------------------------------------------------------------------
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def config(self) -> TrainConfig:
+        """The settings as last requested (applied at the next iteration)."""
+        return self._target
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._thread
+
+    def snapshot(self, *, touch: bool = True) -> Snapshot:
+        """The latest snapshot, with the current state and message. Reading it counts as watching
+        (touch=False reads without postponing the idle pause)."""
+        snap = self._snapshot
+        self._wanted = True
+        with self._cond:
+            if touch:
+                self._last_read = time.monotonic()
+            state, message = self._state, self._message
+        if (snap.state, snap.message) != (state, message):
+            snap = snap.with_status(state, message)
+        return snap
+
+    def wait_until(self, predicate, timeout: float = 60.0) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate():
+                left = deadline - time.monotonic()
+                if left <= 0 or self._state == STOPPED:
+                    return bool(predicate())
+                self._cond.wait(min(left, 0.05))
+        return True
+
+    # ---- the training thread --------------------------------------------------------------------
+    def _check_alive(self):
+        if self._stopping or self._state == STOPPED:
+            raise RuntimeError("this runner is stopped; make a new one")
+
+    def _ensure_thread(self):
+        if self._thread is None:
+            self._busy = False
+            self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
+            self._thread.start()
+
+    _busy = False
+
+    def _build(self, config: TrainConfig) -> None:
+        self._gan = GAN(config)
+        self._probe = Probe(self._gan)
+        self._history = BoundedHistory(TRAIN_COLUMNS, self.history_capacity)
+        modes = tuple(f"mode_{k}" for k in range(self._gan.mixture.n_modes))
+        self._eval_history = BoundedHistory(EVAL_COLUMNS + modes, self.history_capacity)
+        self._elapsed = 0.0
+        self._its, self._rate_mark = 0.0, (time.monotonic(), 0)
+        self._metrics = None
+        self._last_eval = -math.inf
+        self._checkpoint = self._gan.state()
+
+    def _apply(self, config: TrainConfig) -> None:
+        gan = self._gan
+        rebuild = rebuild_fields(gan.config.changed(config))
+        if rebuild:
+            old = gan.config
+            self._build(config)
+            self._rebuilds += 1
+            what = ", ".join(f"{f} {getattr(old, f)!r} -> {getattr(config, f)!r}" for f in rebuild
+                             if f != "components") or "custom components"
+            self._set_message(f"rebuilt the networks ({what}): restarted at iteration 0")
+        else:
+            gan.set_live(config)
+            self._probe = Probe(gan)  # the noise and grids depend on view settings; same seed, same draws
+            self._checkpoint = gan.state()
+
+    def _set_message(self, message: str) -> None:
+        with self._cond:
+            self._message = message
+
+    def _loop(self) -> None:
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        while True:
+            with self._cond:
+                while True:
+                    if self._stopping:
+                        self._cond.notify_all()
+                        return
+                    pending, self._pending = self._pending, None
+                    reset, self._reset_requested = self._reset_requested, False
+                    if (self._state == RUNNING and self.idle_timeout is not None
+                            and time.monotonic() - self._last_read > self.idle_timeout):
+                        self._state = PAUSED
+                        self._message = f"paused: nobody watched for {self.idle_timeout:g} s"
+                    unit = "iteration" if self._state == RUNNING else (self._steps[0] if self._steps else None)
+                    if pending or reset or unit or self._dirty:
+                        self._busy = True
+                        break
+                    self._busy = False
+                    self._cond.notify_all()
+                    self._cond.wait(0.5)
+            try:
+                self._work(pending, reset, unit)
+            except Exception as error:  # never let a bad setting kill the thread silently
+                with self._cond:
+                    self._state, self._message = PAUSED, f"error: {type(error).__name__}: {error}"
+                    self._steps.clear()
+                self._publish(evaluate_now=False)
+
+    def _work(self, pending: TrainConfig | None, reset: bool, unit: str | None) -> None:
+        if reset:
+            self._build(self._gan.config)
+        if pending is not None:
+            self._apply(pending)
+        if reset or pending is not None:
+            self._publish(evaluate_now=True)
+        if unit is None:  # just paused: show the frame where training stopped
+            if self._dirty:
+                self._publish(evaluate_now=True)
+            return
+        gan, started = self._gan, time.monotonic()
+        {"iteration": gan.train_iteration, "d": gan.d_step, "g": gan.g_step}[unit]()
+        self._elapsed += time.monotonic() - started
+        self._dirty = True
+        problem = gan.finite()
+        if problem:
+            return self._diverged(problem)
+        last = gan.last
+        self._history.append((gan.iteration, last["loss_d"], last["loss_g"], last["d_real"], last["d_fake"],
+                              last["grad_norm_g"]))
+        stepped_last = False
+        with self._cond:
+            if self._state != RUNNING and self._steps:
+                self._steps.popleft()
+                stepped_last = not self._steps
+        now = time.monotonic()
+        if stepped_last or (self._wanted and now - self._published_at >= self.publish_interval):
+            self._publish(evaluate_now=stepped_last or now - self._last_eval >= self.metrics_interval)
+
+    def _diverged(self, problem: str) -> None:
+        gan = self._gan
+        at, c = gan.iteration, gan.config
+        gan.load_state(self._checkpoint)
+        self._history.rollback(gan.iteration)
+        self._eval_history.rollback(gan.iteration)
+        with self._cond:
+            self._steps.clear()
+            self._state = DIVERGED
+            self._message = (f"diverged at iteration {at}: {problem}. Kept the last good state (iteration "
+                             f"{gan.iteration}); lower the learning rates (lr_g {c.lr_g:g}, lr_d {c.lr_d:g}) "
+                             f"and resume, or reset.")
+            self._cond.notify_all()
+
+    def _publish(self, evaluate_now: bool) -> None:
+        gan, now = self._gan, time.monotonic()
+        weights_bad = gan.finite(weights=True)
+        if weights_bad:
+            return self._diverged(weights_bad)
+        if evaluate_now or self._metrics is None:
+            self._metrics, _ = evaluate(gan, self._probe.z_eval, self._probe.real_eval)
+            m = self._metrics
+            shares = m.mode_counts / max(1, len(self._probe.z_eval))
+            self._eval_history.append((m.iteration, m.d_real, m.d_fake, m.modes_captured, m.high_quality,
+                                       m.reverse_kl, m.jsd, *shares))
+            self._last_eval = now
+        mark_t, mark_i = self._rate_mark
+        if self._state != RUNNING:  # paused time does not count against the rate
+            self._its, self._rate_mark = 0.0, (now, gan.iteration)
+        elif now - mark_t >= 0.5:  # iterations/s over the last half second or more
+            self._its = (gan.iteration - mark_i) / (now - mark_t)
+            self._rate_mark = (now, gan.iteration)
+        self._checkpoint = gan.state()
+        with self._cond:
+            state, message = self._state, self._message
+        frame = picture(gan, self._probe, with_surface=evaluate_now or state != RUNNING
+                        or now - self._surface_at >= self.surface_interval or self._snapshot is None
+                        or self._snapshot.surface.shape != self._probe.grid_shape)
+        if "surface" in frame:
+            self._surface_at = now
+        else:
+            frame.update(surface=self._snapshot.surface, surface_iteration=self._snapshot.surface_iteration)
+        self._snapshot = Snapshot(
+            iteration=gan.iteration, d_steps=gan.d_steps, g_steps=gan.g_steps, elapsed=self._elapsed,
+            its_per_s=self._its, state=state, message=message, config=gan.config, rebuilds=self._rebuilds,
+            metrics=self._metrics, history=self._history.arrays(), eval_history=self._eval_history.arrays(),
+            **frame)
+        self._published_at, self._dirty, self._wanted = now, False, False
+        with self._cond:
+            self._cond.notify_all()
+
+    _published_at = -math.inf
+    _surface_at = -math.inf
+    _snapshot: Snapshot | None = None
+    _wanted = False  # a reader asked for a snapshot since the last one was published
+    _dirty = False

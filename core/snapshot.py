@@ -1,0 +1,99 @@
+"""Immutable pictures of a run for readers (the dashboard, tests): NumPy arrays and scalars, no torch.
+
+A Snapshot is built by the thread that owns the GAN and published by swapping one reference; its
+arrays are read-only, so a reader can never see a half-written frame.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .config import TrainConfig
+from .metrics import Metrics, grid_edges
+from .training import GAN, frozen
+
+
+def _frozen_array(t) -> np.ndarray:
+    a = np.ascontiguousarray(t.detach().numpy() if isinstance(t, torch.Tensor) else t, dtype=np.float32)
+    a.setflags(write=False)
+    return a
+
+
+class Probe:
+    """The fixed inputs every snapshot and evaluation of a run uses, drawn from their own seeded stream
+    (never the training stream): noise for the samples shown and for the metrics, real samples, the
+    grid D is drawn on, and the points where the generator's gradient is drawn as arrows."""
+
+    def __init__(self, gan: GAN):
+        c, mixture = gan.config, gan.mixture
+        stream = torch.Generator().manual_seed(c.seed + 1_000_003)
+        self.z_shown = gan.latent(c.samples_shown, stream)
+        self.real_shown = mixture.sample(c.samples_shown, stream)
+        self.z_eval = gan.latent(c.eval_samples, stream)
+        self.real_eval = mixture.sample(c.eval_samples, stream)
+        self.bounds = mixture.bounds()
+        self.grid = _cell_centres(grid_edges(mixture, c.grid_size))
+        self.grid_shape = (c.grid_size,) * mixture.dim
+        self.arrows_at = _cell_centres(grid_edges(mixture, c.arrow_grid))
+
+
+def _cell_centres(edges: np.ndarray) -> torch.Tensor:
+    """Points at the centres of a grid's cells, x varying fastest (so a (B, B) reshape is [y, x])."""
+    centres = [(e[1:] + e[:-1]) / 2 for e in edges]
+    mesh = np.meshgrid(*centres, indexing="xy")
+    return torch.tensor(np.stack([m.ravel() for m in mesh], 1), dtype=torch.float32)
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    iteration: int  # completed iterations (k D updates + 1 G update each)
+    d_steps: int
+    g_steps: int
+    elapsed: float  # seconds spent training
+    its_per_s: float
+    state: str
+    message: str
+    config: TrainConfig
+    rebuilds: int  # how many times a setting rebuilt the networks
+    bounds: np.ndarray  # (d, 2): [lo, hi] per axis of the square the views cover
+    samples: np.ndarray  # (samples_shown, d): G applied to a fixed batch of z
+    real: np.ndarray  # (samples_shown, d): a fixed batch of data
+    surface: np.ndarray  # (grid_size, grid_size) D's output on the cell centres, [y, x]
+    surface_iteration: int  # the surface is refreshed less often than the samples: its own iteration
+    surface_is_probability: bool  # True: D(x) in (0, 1); False: a critic's raw score
+    arrows_at: np.ndarray  # (arrow_grid^2, d) positions
+    arrows: np.ndarray  # (arrow_grid^2, d) -grad_x of G's per-sample loss: where G is pushed at x
+    metrics: Metrics
+    history: dict  # per iteration (thinned): iteration, loss_d, loss_g, d_real, d_fake, grad_norm_g
+    eval_history: dict  # per evaluation: iteration, metrics, mode_<k> shares of high-quality samples
+
+    def with_status(self, state: str, message: str) -> "Snapshot":
+        return dataclasses.replace(self, state=state, message=message,
+                                   its_per_s=self.its_per_s if state == "running" else 0.0)
+
+    @property
+    def mode_shares(self) -> np.ndarray:
+        """(evaluations, modes): each evaluation's share of samples per mode (the mode-collapse heatmap)."""
+        cols = [self.eval_history[f"mode_{k}"] for k in range(self.metrics.modes_total)]
+        return np.stack(cols, 1) if cols else np.zeros((0, 0))
+
+
+def picture(gan: GAN, probe: Probe, *, with_surface: bool = True) -> dict:
+    """The arrays of a snapshot that change with every frame: samples, the gradient field and (the
+    costliest: D on every grid cell) D's surface."""
+    out = dict(real=_frozen_array(probe.real_shown), bounds=_frozen_array(probe.bounds),
+               arrows_at=_frozen_array(probe.arrows_at), surface_is_probability=gan.loss.probability)
+    with frozen(gan.D):
+        with torch.no_grad():
+            out["samples"] = _frozen_array(gan.G(probe.z_shown))
+            if with_surface:
+                out["surface"] = _frozen_array(gan.loss.output(gan.D(probe.grid)).reshape(probe.grid_shape))
+                out["surface_iteration"] = gan.iteration
+        x = probe.arrows_at.clone().requires_grad_(True)
+        # loss.g averages over the batch: times n gives each point's own gradient
+        (grad,) = torch.autograd.grad(gan.loss.g(gan.D(x)) * len(x), x)
+    out["arrows"] = _frozen_array(-grad)
+    return out

@@ -1,0 +1,167 @@
+"""One run's torch state and Algorithm 1 of Goodfellow et al. (2014): k updates of D, then one of G.
+
+for each iteration:
+    repeat k times: sample m noise z and m data x; ascend  1/m sum [log D(x) + log(1 - D(G(z)))]  in D's weights
+    sample m noise z; descend  1/m sum log(1 - D(G(z)))  in G's weights   (or the chosen loss's pair)
+
+Only what the loop needs lives here; views and metrics read a GAN, they never step it.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+
+import torch
+from torch import nn
+
+from .config import TrainConfig
+from .data import mixture_for
+from .losses import LOSSES, Loss, gradient_penalty
+from .models import LATENTS, build_players
+
+
+def make_optimizer(name: str, params, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
+    # fused Adam: one kernel for all parameters instead of a loop of small ones (measured in benchmarks/)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+    return torch.optim.SGD(params, lr=lr)
+
+
+@contextlib.contextmanager
+def frozen(net: nn.Module):
+    """D during G's step: no gradients for its weights, and eval mode so spectral norm's power iteration
+    does not move its buffers. D leaves the G step bit-identical."""
+    was_training = net.training
+    net.requires_grad_(False)
+    net.train(False)
+    try:
+        yield net
+    finally:
+        net.requires_grad_(True)
+        net.train(was_training)
+
+
+class GAN:
+    """G, D, their optimizers and the random stream of one run. Not thread-safe: one owner steps it."""
+
+    def __init__(self, config: TrainConfig):
+        self.config = config
+        self.mixture = mixture_for(config)
+        self.G, self.D = build_players(self.mixture.dim, config.latent_dim, config.hidden, config.depth,
+                                       config.activation, config.spectral_norm, config.seed)
+        self.rng = torch.Generator().manual_seed(config.seed)
+        self._make_optimizers()
+        self.iteration = self.d_steps = self.g_steps = 0
+        self.last: dict[str, float] = dict(loss_d=math.nan, loss_g=math.nan, d_real=math.nan, d_fake=math.nan,
+                                           grad_norm_g=math.nan)
+
+    def _make_optimizers(self):
+        c = self.config
+        self.opt_g = make_optimizer(c.optimizer, self.G.parameters(), c.lr_g, (c.beta1, c.beta2))
+        self.opt_d = make_optimizer(c.optimizer, self.D.parameters(), c.lr_d, (c.beta1, c.beta2))
+
+    @property
+    def loss(self) -> Loss:
+        return LOSSES[self.config.loss]
+
+    def set_live(self, config: TrainConfig) -> None:
+        """Apply settings that keep the networks (loss, k, smoothing, learning rates, betas, batch…)."""
+        old, self.config = self.config, config
+        if config.optimizer != old.optimizer:
+            self._make_optimizers()
+        for opt, lr in ((self.opt_g, config.lr_g), (self.opt_d, config.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr
+                if "betas" in group:
+                    group["betas"] = (config.beta1, config.beta2)
+
+    def latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return LATENTS[self.config.latent](n, self.config.latent_dim, generator or self.rng)
+
+    def d_step(self) -> None:
+        """One ascent step of D on a fresh minibatch of data and of G's samples."""
+        c, loss = self.config, self.loss
+        real = self.mixture.sample(c.batch_size, self.rng)
+        with torch.no_grad():
+            fake = self.G(self.latent(c.batch_size))
+        out = self.D(torch.cat([real, fake]))  # one forward for both halves
+        out_real, out_fake = out[: c.batch_size], out[c.batch_size:]
+        loss_d = loss.d(out_real, out_fake, c.label_smoothing)
+        if loss.gradient_penalty:
+            loss_d = loss_d + c.gp_lambda * gradient_penalty(self.D, real, fake, self.rng)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+        if loss.clip_weights:
+            with torch.no_grad():
+                for p in self.D.parameters():
+                    p.clamp_(-c.clip, c.clip)
+        self.d_steps += 1
+        with torch.no_grad():
+            self.last["loss_d"] = loss_d.item()
+            self.last["d_real"] = loss.output(out_real).mean().item()
+            self.last["d_fake"] = loss.output(out_fake).mean().item()
+
+    def g_step(self) -> None:
+        """One descent step of G; D's weights and buffers are not touched."""
+        z = self.latent(self.config.batch_size)
+        with frozen(self.D):
+            loss_g = self.loss.g(self.D(self.G(z)))
+            self.opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+        grads = [p.grad for p in self.G.parameters() if p.grad is not None]
+        self.last["grad_norm_g"] = torch.nn.utils.get_total_norm(grads).item()
+        self.opt_g.step()
+        self.g_steps += 1
+        self.last["loss_g"] = loss_g.item()
+
+    def train_iteration(self) -> None:
+        for _ in range(self.config.k):
+            self.d_step()
+        self.g_step()
+        self.iteration += 1
+
+    def generator_grad_norm(self, loss_name: str, z: torch.Tensor) -> float:
+        """||grad_theta_G of loss_name's G objective|| at the current weights, on noise z; changes nothing."""
+        with frozen(self.D):
+            value = LOSSES[loss_name].g(self.D(self.G(z)))
+            grads = torch.autograd.grad(value, list(self.G.parameters()))
+        return torch.nn.utils.get_total_norm(grads).item()
+
+    def finite(self, weights: bool = False) -> str | None:
+        """None if the last losses (and, with weights=True, every weight) are finite, else what is not."""
+        for name, taken in (("loss_d", self.d_steps), ("loss_g", self.g_steps)):
+            if taken and not math.isfinite(self.last[name]):  # NaN until that player's first step
+                return f"{name} = {self.last[name]}"
+        for player, net in (("G", self.G), ("D", self.D)) if weights else ():
+            for pname, p in net.named_parameters():
+                if not torch.isfinite(p).all():
+                    return f"{player}'s weight {pname} holds NaN/Inf"
+        return None
+
+    def state(self) -> dict:
+        """Everything needed to come back to this point (weights, optimizer moments, random stream, counters)."""
+        return dict(G=_clone(self.G.state_dict()), D=_clone(self.D.state_dict()),
+                    opt_g=_clone(self.opt_g.state_dict()), opt_d=_clone(self.opt_d.state_dict()),
+                    rng=self.rng.get_state(), counters=(self.iteration, self.d_steps, self.g_steps),
+                    last=dict(self.last))
+
+    def load_state(self, state: dict) -> None:
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.set_live(self.config)  # the checkpoint's param groups hold the old learning rates
+        self.rng.set_state(state["rng"])
+        self.iteration, self.d_steps, self.g_steps = state["counters"]
+        self.last = dict(state["last"])
+
+
+def _clone(obj):
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().clone()
+    if isinstance(obj, dict):
+        return {k: _clone(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_clone(v) for v in obj]
+    return obj

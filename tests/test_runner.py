@@ -1,0 +1,185 @@
+"""The background runner: states, exact stepping, live updates, rebuilds, divergence, idle pause,
+snapshots that are never torn, bounded memory, and no thread left behind."""
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from core.config import ConfigError, TrainConfig
+from core.runner import DIVERGED, IDLE, PAUSED, RUNNING, STOPPED, Runner
+from tests.conftest import runner_threads
+
+SMALL = TrainConfig(hidden=32, depth=2, batch_size=64, eval_samples=500, samples_shown=200, grid_size=40)
+
+
+@pytest.fixture
+def runner(no_thread_leak):
+    r = Runner(SMALL, threads=1)
+    yield r
+    r.stop()
+
+
+def test_a_new_runner_has_a_snapshot_and_no_thread(runner):
+    snap = runner.snapshot()
+    assert runner.state == IDLE and runner.thread is None
+    assert snap.iteration == 0 and snap.samples.shape == (200, 2) and snap.surface.shape == (40, 40)
+    assert snap.metrics.modes_total == 8 and snap.arrows.shape == snap.arrows_at.shape == (16 * 16, 2)
+
+
+def test_start_pause_and_step_exactly_n(runner):
+    runner.start()
+    assert runner.wait_until(lambda: runner.snapshot().iteration >= 5, 30)
+    runner.pause()
+    assert runner.wait_until(lambda: not runner._busy, 10)
+    paused_at = runner.snapshot()
+    assert paused_at.state == PAUSED
+    time.sleep(0.3)
+    assert runner.snapshot().iteration == paused_at.iteration  # paused means paused
+    after = runner.step(7, wait=True)
+    assert after.iteration == paused_at.iteration + 7
+    assert after.d_steps == paused_at.d_steps + 7 and after.g_steps == paused_at.g_steps + 7
+
+
+def test_single_network_steps(runner):
+    runner.update(k=2)
+    start = runner.step(1, wait=True)
+    assert (start.iteration, start.d_steps, start.g_steps) == (1, 2, 1)
+    d = runner.step(3, "d", wait=True)
+    assert (d.iteration, d.d_steps, d.g_steps) == (1, 5, 1)
+    g = runner.step(1, "g", wait=True)
+    assert (g.iteration, g.d_steps, g.g_steps) == (1, 5, 2)
+
+
+def test_updates_take_effect_at_the_next_iteration(runner):
+    runner.step(2, wait=True)
+    assert runner.update(k=3, loss="minimax", label_smoothing=0.1, lr_d=2e-3, batch_size=32) == []
+    snap = runner.step(1, wait=True)
+    assert snap.d_steps == 2 + 3 and snap.iteration == 3  # the new k counted from the very next iteration
+    assert (snap.config.k, snap.config.loss, snap.config.lr_d, snap.config.batch_size) == (3, "minimax", 2e-3, 32)
+    assert runner._gan.opt_d.param_groups[0]["lr"] == 2e-3
+
+
+def test_updates_while_running_keep_the_run_going(runner):
+    runner.start()
+    runner.wait_until(lambda: runner.snapshot().iteration >= 3, 30)
+    for k in (2, 4, 1):
+        runner.update(k=k)
+    runner.update(loss="hinge")
+    before = runner.snapshot().iteration
+    assert runner.wait_until(lambda: runner.snapshot().config.loss == "hinge"
+                             and runner.snapshot().iteration > before + 5, 30)
+    snap = runner.snapshot()
+    assert snap.state == RUNNING and not snap.surface_is_probability and snap.rebuilds == 0
+
+
+def test_shape_changes_rebuild_without_killing_the_thread(runner):
+    runner.start()
+    runner.wait_until(lambda: runner.snapshot().iteration >= 3, 30)
+    thread = runner.thread
+    # a new data set brings its own defaults (25 modes, std 0.05; spacing 2 was already the value)
+    assert set(runner.update(hidden=16, dataset="grid")) == {"hidden", "dataset", "modes", "std"}
+    assert runner.wait_until(lambda: runner.snapshot().rebuilds >= 1, 30)
+    snap = runner.snapshot()
+    assert "rebuilt" in snap.message and snap.metrics.modes_total == 25
+    assert runner.wait_until(lambda: runner.snapshot().iteration >= 3, 30)
+    assert runner.thread is thread and thread.is_alive() and runner.state == RUNNING
+
+
+def test_bad_updates_are_refused_and_change_nothing(runner):
+    with pytest.raises(ConfigError) as error:
+        runner.update(k=0)
+    assert error.value.field == "k"
+    with pytest.raises(ConfigError):
+        runner.update(loss="wgan", label_smoothing=0.2)
+    with pytest.raises(ConfigError):
+        runner.update(nonsense=1)
+    assert runner.config == SMALL
+
+
+def test_a_huge_learning_rate_diverges_and_keeps_the_last_good_state(runner):
+    runner.update(optimizer="sgd", lr_d=500.0, lr_g=500.0)
+    runner.start()
+    assert runner.wait_until(lambda: runner.state == DIVERGED, 60)
+    snap = runner.snapshot()
+    assert snap.state == DIVERGED and "diverged at iteration" in snap.message and "lr_d 500" in snap.message
+    assert np.isfinite(snap.samples).all() and np.isfinite(snap.surface).all()
+    assert np.isfinite(snap.history["loss_d"]).all()
+    assert runner._gan.finite(weights=True) is None  # the live state was rolled back too
+    runner.update(lr_d=1e-3, lr_g=1e-3, optimizer="adam")
+    runner.reset()
+    runner.step(3, wait=True)
+    assert runner.snapshot().iteration == 3 and runner.state == PAUSED
+
+
+def test_idle_runner_pauses_itself(no_thread_leak):
+    with Runner(SMALL, idle_timeout=0.5, threads=1) as r:
+        r.start()
+        assert r.wait_until(lambda: r.state == PAUSED, 20)
+        assert "nobody watched" in r.snapshot(touch=False).message
+
+
+def test_a_watched_runner_keeps_running(no_thread_leak):
+    with Runner(SMALL, idle_timeout=0.5, threads=1) as r:
+        r.start()
+        end = time.monotonic() + 1.5
+        while time.monotonic() < end:
+            assert r.snapshot().state == RUNNING
+            time.sleep(0.1)
+
+
+def test_stop_leaves_no_thread():
+    runners = [Runner(SMALL, threads=1) for _ in range(3)]
+    for r in runners:
+        r.start()
+    for r in runners:
+        r.stop()
+    assert all(r.state == STOPPED for r in runners)
+    assert not [t for t in runner_threads() if t in {r.thread for r in runners}]
+    with pytest.raises(RuntimeError):
+        runners[0].start()
+
+
+def test_snapshots_are_never_torn(runner):
+    runner.update(samples_shown=300)
+    runner.start()
+    problems, reads = [], [0]
+    stop = threading.Event()
+
+    def hammer():
+        last = -1
+        while not stop.is_set():
+            s = runner.snapshot()
+            reads[0] += 1
+            if s.iteration < last:
+                problems.append(f"iteration went back {last} -> {s.iteration}")
+            last = s.iteration
+            h = s.history["iteration"]
+            if len(h) and h[-1] != s.iteration:
+                problems.append(f"history ends at {h[-1]}, snapshot at {s.iteration}")
+            if s.samples.flags.writeable or s.surface.flags.writeable or h.flags.writeable:
+                problems.append("a snapshot array is writeable")
+            if not (np.isfinite(s.samples).all() and s.samples.shape[1] == 2):
+                problems.append("bad samples")
+
+    readers = [threading.Thread(target=hammer) for _ in range(2)]
+    for t in readers:
+        t.start()
+    time.sleep(2.0)
+    stop.set()
+    for t in readers:
+        t.join()
+    assert reads[0] > 100 and not problems, problems[:3]
+
+
+def test_history_stays_bounded_in_a_long_run(no_thread_leak):
+    with Runner(SMALL.replace(hidden=8, depth=1, batch_size=16), history_capacity=64, threads=1,
+                publish_interval=0.02, metrics_interval=0.02) as r:
+        r.step(600, wait=True, timeout=120)
+        snap = r.snapshot()
+        assert snap.iteration == 600
+        its = snap.history["iteration"]
+        assert 32 <= len(its) <= 64 and its[0] == 1 and its[-1] > 600 - r._history.stride
+        assert np.all(np.diff(its) == np.diff(its)[0])  # evenly thinned
+        assert len(snap.eval_history["iteration"]) <= 64
+        assert snap.mode_shares.shape == (len(snap.eval_history["iteration"]), 8)

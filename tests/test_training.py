@@ -1,0 +1,114 @@
+import numpy as np
+import pytest
+import torch
+
+from core.config import TrainConfig
+from core.metrics import evaluate
+from core.snapshot import Probe
+from core.training import GAN
+
+SMALL = TrainConfig(hidden=32, depth=2, batch_size=64)
+
+
+def params(net):
+    return {k: v.clone() for k, v in net.state_dict().items()}
+
+
+def same(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_k_discriminator_updates_per_generator_update():
+    gan = GAN(SMALL.replace(k=3))
+    counts = {"d": 0, "g": 0}
+    gan.opt_d.register_step_post_hook(lambda *_: counts.__setitem__("d", counts["d"] + 1))
+    gan.opt_g.register_step_post_hook(lambda *_: counts.__setitem__("g", counts["g"] + 1))
+    for _ in range(4):
+        gan.train_iteration()
+    assert counts == {"d": 12, "g": 4}
+    assert (gan.d_steps, gan.g_steps, gan.iteration) == (12, 4, 4)
+
+
+@pytest.mark.parametrize("spectral_norm", [False, True])
+@pytest.mark.parametrize("loss", ["nonsaturating", "wgan-gp"])
+def test_generator_step_leaves_d_bit_identical(spectral_norm, loss):
+    gan = GAN(SMALL.replace(spectral_norm=spectral_norm, loss=loss))
+    gan.train_iteration()
+    d_before, g_before = params(gan.D), params(gan.G)
+    gan.g_step()
+    assert same(params(gan.D), d_before)  # weights and spectral norm's vectors
+    assert not same(params(gan.G), g_before)
+
+
+def test_discriminator_step_leaves_g_bit_identical():
+    gan = GAN(SMALL)
+    g_before, d_before = params(gan.G), params(gan.D)
+    gan.d_step()
+    assert same(params(gan.G), g_before) and not same(params(gan.D), d_before)
+
+
+def run(config, iterations=30):
+    gan = GAN(config)
+    for _ in range(iterations):
+        gan.train_iteration()
+    probe = Probe(gan)
+    metrics, samples = evaluate(gan, probe.z_eval, probe.real_eval)
+    return gan, metrics, samples
+
+
+@pytest.mark.parametrize("loss", ["nonsaturating", "wgan", "wgan-gp"])
+def test_same_seed_same_numbers(loss):
+    config = SMALL.replace(loss=loss, spectral_norm=True)
+    (a, ma, sa), (b, mb, sb) = run(config), run(config)
+    assert np.array_equal(sa, sb)
+    assert a.last == b.last and (ma.d_real, ma.jsd) == (mb.d_real, mb.jsd)
+    _, mc, _ = run(config.replace(seed=1))
+    assert mc.d_real != ma.d_real
+
+
+def test_evaluating_does_not_change_the_run():
+    config = SMALL.replace(spectral_norm=True)
+    quiet = GAN(config)
+    watched = GAN(config)
+    probe = Probe(watched)
+    for _ in range(20):
+        quiet.train_iteration()
+        watched.train_iteration()
+        evaluate(watched, probe.z_eval, probe.real_eval)
+    assert same(params(quiet.G), params(watched.G)) and same(params(quiet.D), params(watched.D))
+
+
+def test_wgan_clips_discriminator_weights():
+    gan = GAN(SMALL.replace(loss="wgan", clip=0.05))
+    gan.d_step()
+    assert max(p.abs().max().item() for p in gan.D.parameters()) <= torch.tensor(0.05).item()  # float32 0.05
+
+
+def test_live_settings_reach_the_optimizers():
+    gan = GAN(SMALL)
+    gan.set_live(gan.config.replace(lr_d=3e-3, lr_g=2e-4, beta1=0.1))
+    assert gan.opt_d.param_groups[0]["lr"] == 3e-3 and gan.opt_g.param_groups[0]["lr"] == 2e-4
+    assert gan.opt_d.param_groups[0]["betas"] == (0.1, 0.999)
+    gan.set_live(gan.config.replace(optimizer="sgd"))
+    assert isinstance(gan.opt_d, torch.optim.SGD) and gan.opt_d.param_groups[0]["lr"] == 3e-3
+    gan.train_iteration()
+
+
+def test_generator_grad_norm_changes_nothing():
+    gan = GAN(SMALL)
+    before = params(gan.G)
+    z = gan.latent(64, torch.Generator().manual_seed(0))
+    assert gan.generator_grad_norm("minimax", z) > 0
+    assert same(params(gan.G), before) and all(p.grad is None for p in gan.G.parameters())
+
+
+def test_state_round_trip_restores_the_run():
+    gan = GAN(SMALL)
+    gan.train_iteration()
+    saved = gan.state()
+    gan.train_iteration()
+    after_one = params(gan.G)
+    gan.load_state(saved)
+    gan.train_iteration()
+    assert same(params(gan.G), after_one) and gan.iteration == 2
+
