@@ -90,6 +90,9 @@ class Loss:
     targets: bool  # the D loss has a real target that label smoothing can move
     clip_weights: bool = False  # WGAN: clip D's weights to [-clip, clip] after each D step
     gradient_penalty: bool = False  # WGAN-GP: add lambda * gradient_penalty to D's loss
+    boundary: float | None = 0.5  # D's output where it cannot tell data from samples (None: no such level)
+    d_latex: str = ""  # what D does, as shown on the page
+    g_latex: str = ""
     note: str = ""
 
     def output(self, raw: Tensor) -> Tensor:
@@ -97,18 +100,34 @@ class Loss:
         return torch.sigmoid(raw) if self.probability else raw
 
 
-LOSSES: dict[str, Loss] = {
-    "minimax": Loss(bce_d, minimax_g, probability=True, targets=True,
-                    note="The paper's objective: G's gradient vanishes while D rejects its samples."),
-    "nonsaturating": Loss(bce_d, nonsaturating_g, probability=True, targets=True,
-                          note="G maximises log D(G(z)): same fixed point, strong gradients early."),
-    "lsgan": Loss(lsgan_d, lsgan_g, probability=False, targets=True,
-                  note="Least squares: D regresses 1 on data and 0 on samples; D's output is a score, not a probability."),
-    "hinge": Loss(hinge_d, critic_g, probability=False, targets=False,
-                  note="Hinge: D only pushes samples to a margin; D's output is a critic score."),
-    "wgan": Loss(wasserstein_d, critic_g, probability=False, targets=False, clip_weights=True,
-                 note="Wasserstein critic, kept Lipschitz by clipping its weights."),
-    "wgan-gp": Loss(wasserstein_d, critic_g, probability=False, targets=False, gradient_penalty=True,
-                    note="Wasserstein critic, kept Lipschitz by a gradient penalty."),
-}
+_D_LOG = r"\max_D\; \mathbb{E}_{x}\,[(1-\varepsilon)\log D(x) + \varepsilon \log(1-D(x))] + \mathbb{E}_{z}\,[\log(1 - D(G(z)))]"
+_G_CRITIC = r"\min_G\; -\mathbb{E}_{z}\,[D(G(z))]"
 
+LOSSES: dict[str, Loss] = {
+    "minimax": Loss(bce_d, minimax_g, probability=True, targets=True, d_latex=_D_LOG,
+                    g_latex=r"\min_G\; \mathbb{E}_{z}\,[\log(1 - D(G(z)))]",
+                    note="The paper's objective. Its gradient, -D(G(z)), vanishes while D rejects G's samples: "
+                         "early in training G barely learns."),
+    "nonsaturating": Loss(bce_d, nonsaturating_g, probability=True, targets=True, d_latex=_D_LOG,
+                          g_latex=r"\max_G\; \mathbb{E}_{z}\,[\log D(G(z))]",
+                          note="The paper's practical fix: same fixed point, but the gradient, 1 - D(G(z)), is "
+                               "strongest exactly when D rejects G's samples."),
+    "lsgan": Loss(lsgan_d, lsgan_g, probability=False, targets=True,
+                  d_latex=r"\min_D\; \tfrac12\mathbb{E}_{x}\,[(D(x) - (1-\varepsilon))^2] + \tfrac12\mathbb{E}_{z}\,[D(G(z))^2]",
+                  g_latex=r"\min_G\; \tfrac12\mathbb{E}_{z}\,[(D(G(z)) - 1)^2]",
+                  note="Least squares (Mao et al. 2017): D regresses 1 on data and 0 on samples; samples far "
+                       "on the right side of the boundary are still pulled in."),
+    "hinge": Loss(hinge_d, critic_g, probability=False, targets=False, boundary=0.0,
+                  d_latex=r"\min_D\; \mathbb{E}_{x}\,[\max(0, 1 - D(x))] + \mathbb{E}_{z}\,[\max(0, 1 + D(G(z)))]",
+                  g_latex=_G_CRITIC,
+                  note="Hinge: D only pushes scores past a margin of 1; its output is a score, 0 on the boundary."),
+    "wgan": Loss(wasserstein_d, critic_g, probability=False, targets=False, clip_weights=True, boundary=None,
+                 d_latex=r"\max_{D:\,|w|\le c}\; \mathbb{E}_{x}\,[D(x)] - \mathbb{E}_{z}\,[D(G(z))]",
+                 g_latex=_G_CRITIC,
+                 note="Wasserstein critic (Arjovsky et al. 2017), kept Lipschitz by clipping its weights to "
+                      "[-c, c]; its score has no fixed level, only slopes."),
+    "wgan-gp": Loss(wasserstein_d, critic_g, probability=False, targets=False, gradient_penalty=True, boundary=None,
+                    d_latex=r"\max_D\; \mathbb{E}_{x}\,[D(x)] - \mathbb{E}_{z}\,[D(G(z))] - \lambda\,\mathbb{E}_{\hat x}\,[(\lVert\nabla D(\hat x)\rVert - 1)^2]",
+                    g_latex=_G_CRITIC,
+                    note="Wasserstein critic kept 1-Lipschitz by a gradient penalty (Gulrajani et al. 2017)."),
+}

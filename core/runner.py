@@ -14,6 +14,7 @@ import itertools
 import math
 import threading
 import time
+import weakref
 from collections import deque
 
 import torch
@@ -29,6 +30,12 @@ STEP_KINDS = ("iteration", "d", "g")
 TRAIN_COLUMNS = ("iteration", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_g")
 EVAL_COLUMNS = ("iteration", "d_real", "d_fake", "modes_captured", "high_quality", "reverse_kl", "jsd")
 _ids = itertools.count(1)
+_alive: "weakref.WeakSet[Runner]" = weakref.WeakSet()
+
+
+def live_runners() -> list["Runner"]:
+    """Every runner of this process that is not stopped (for owners and tests that must stop them all)."""
+    return [r for r in list(_alive) if r.state != STOPPED]
 
 
 class Runner:
@@ -66,6 +73,7 @@ class Runner:
         self._rebuilds = 0
         self._build(self._target)
         self._publish(evaluate_now=True)
+        _alive.add(self)
 
     # ---- commands (any thread) ------------------------------------------------------------------
     def start(self) -> None:
@@ -79,11 +87,15 @@ class Runner:
 
     resume = start
 
-    def pause(self) -> None:
+    def pause(self, *, wait: bool = False, timeout: float = 10.0) -> None:
+        """Stop after the current iteration. With wait=True, return once the thread has parked and
+        published the frame where it stopped (so snapshot() then shows exactly that iteration)."""
         with self._cond:
             if self._state == RUNNING:
                 self._state, self._message = PAUSED, "paused"
                 self._cond.notify_all()
+        if wait and self._thread is not None:
+            self.wait_until(lambda: not self._busy, timeout)
 
     def step(self, n: int = 1, kind: str = "iteration", *, wait: bool = False, timeout: float = 60.0) -> Snapshot:
         """Advance exactly n units while paused: full iterations, or single D ('d') or G ('g') updates.

@@ -38,7 +38,24 @@ class Probe:
         self.grid = _cell_centres(grid_edges(mixture, c.grid_size))
         self.grid_shape = (c.grid_size,) * mixture.dim
         self.arrows_at = _cell_centres(grid_edges(mixture, c.arrow_grid))
+        self.z_mesh = _latent_mesh(c.latent, c.latent_dim)
+        self.p_data = _frozen_array(mixture.density(self.grid.numpy()).reshape(self.grid_shape))
+        self.modes = _frozen_array(mixture.means)
 
+
+MESH_SIDE = 21
+
+
+def _latent_mesh(latent: str, latent_dim: int) -> torch.Tensor:
+    """A regular mesh over the first two noise coordinates (the rest 0): what G folds onto the data.
+    Covers [-2, 2] for normal noise (95% of each coordinate), [-1, 1] for uniform noise."""
+    reach = 2.0 if latent == "normal" else 1.0
+    axis = torch.linspace(-reach, reach, MESH_SIDE)
+    z = torch.zeros(1 if latent_dim == 1 else MESH_SIDE, MESH_SIDE, latent_dim)
+    z[..., 0] = axis
+    if latent_dim > 1:
+        z[..., 1] = axis[:, None]
+    return z
 
 def _cell_centres(edges: np.ndarray) -> torch.Tensor:
     """Points at the centres of a grid's cells, x varying fastest (so a (B, B) reshape is [y, x])."""
@@ -63,9 +80,12 @@ class Snapshot:
     real: np.ndarray  # (samples_shown, d): a fixed batch of data
     surface: np.ndarray  # (grid_size, grid_size) D's output on the cell centres, [y, x]
     surface_iteration: int  # the surface is refreshed less often than the samples: its own iteration
+    p_data: np.ndarray  # (grid_size, grid_size) the true density on the same cells, [y, x]
+    modes: np.ndarray  # (K, d) the mixture's means
     surface_is_probability: bool  # True: D(x) in (0, 1); False: a critic's raw score
     arrows_at: np.ndarray  # (arrow_grid^2, d) positions
     arrows: np.ndarray  # (arrow_grid^2, d) -grad_x of G's per-sample loss: where G is pushed at x
+    manifold: np.ndarray  # (rows, 21, d): G on a regular mesh of z (GAN Lab's manifold view)
     metrics: Metrics
     history: dict  # per iteration (thinned): iteration, loss_d, loss_g, d_real, d_fake, grad_norm_g
     eval_history: dict  # per evaluation: iteration, metrics, mode_<k> shares of high-quality samples
@@ -84,11 +104,13 @@ class Snapshot:
 def picture(gan: GAN, probe: Probe, *, with_surface: bool = True) -> dict:
     """The arrays of a snapshot that change with every frame: samples, the gradient field and (the
     costliest: D on every grid cell) D's surface."""
-    out = dict(real=_frozen_array(probe.real_shown), bounds=_frozen_array(probe.bounds),
+    out = dict(real=_frozen_array(probe.real_shown), bounds=_frozen_array(probe.bounds), p_data=probe.p_data,
+               modes=probe.modes,
                arrows_at=_frozen_array(probe.arrows_at), surface_is_probability=gan.loss.probability)
     with frozen(gan.D):
         with torch.no_grad():
             out["samples"] = _frozen_array(gan.G(probe.z_shown))
+            out["manifold"] = _frozen_array(gan.G(probe.z_mesh))
             if with_surface:
                 out["surface"] = _frozen_array(gan.loss.output(gan.D(probe.grid)).reshape(probe.grid_shape))
                 out["surface_iteration"] = gan.iteration

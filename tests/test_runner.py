@@ -30,8 +30,7 @@ def test_a_new_runner_has_a_snapshot_and_no_thread(runner):
 def test_start_pause_and_step_exactly_n(runner):
     runner.start()
     assert runner.wait_until(lambda: runner.snapshot().iteration >= 5, 30)
-    runner.pause()
-    assert runner.wait_until(lambda: not runner._busy, 10)
+    runner.pause(wait=True)
     paused_at = runner.snapshot()
     assert paused_at.state == PAUSED
     time.sleep(0.3)

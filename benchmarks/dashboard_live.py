@@ -1,0 +1,103 @@
+"""Frames/s of the Train page in a real browser, and what watching costs training, measured in one run.
+
+Starts `streamlit run dashboard/app.py` on a free loopback port, opens it in headless Chromium, presses
+Start and for --seconds records inside the page (a MutationObserver on #minimax-iteration, read once at
+the end: polling the page from here every few ms would itself steal the CPU):
+  - frames/s that reached the screen, and iterations/s while watched;
+  - bytes per frame the component fetches from the frame route (dashboard/frames.py).
+In the same run it trains the same config headless with the same single torch thread, before and after,
+and prints watched / headless.
+
+    python benchmarks/dashboard_live.py [--seconds 20]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from core.config import TrainConfig  # noqa: E402
+from core.runner import Runner  # noqa: E402
+from core.training import GAN  # noqa: E402
+from dashboard.payload import payload  # noqa: E402
+from tests.browser import chromium, dashboard_server  # noqa: E402
+
+OBSERVE = """() => {
+  window.__frames = [];
+  const el = document.getElementById('minimax-iteration');
+  let last = el.textContent;
+  new MutationObserver(() => {
+    if (el.textContent !== last) { last = el.textContent; window.__frames.push([performance.now(), Number(last)]); }
+  }).observe(el, {childList: true, characterData: true, subtree: true});
+}"""
+
+
+def headless_rate(config: TrainConfig, seconds: float) -> float:
+    torch.set_num_threads(1)  # the dashboard's setting (dashboard/session.py)
+    gan, n, start = GAN(config), 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        gan.train_iteration()
+        n += 1
+    return n / (time.perf_counter() - start)
+
+
+def payload_kb(config: TrainConfig, include_static: bool = False) -> float:
+    with Runner(config, threads=1) as runner:
+        snap = runner.step(200, wait=True)
+    return len(json.dumps(payload(snap, include_static))) / 1024
+
+
+def watched(seconds: float) -> dict:
+    with dashboard_server() as url, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        received = []  # bytes of the frames fetched from the frame route
+        page.on("response", lambda r: received.append(int(r.headers.get("content-length", 0)))
+                if "/minimax/frame/" in r.url else None)
+        page.goto(url)
+        page.wait_for_selector("#minimax-iteration", timeout=60_000)
+        page.get_by_role("button", name="Start", exact=True).click()
+        page.wait_for_function("Number(document.getElementById('minimax-iteration').textContent) > 0", timeout=60_000)
+        time.sleep(2.0)  # past the start-up
+        page.evaluate(OBSERVE)
+        bytes_before = sum(received)
+        time.sleep(seconds)
+        frames = page.evaluate("window.__frames")
+        draw = page.evaluate("window.__minimaxDraw")
+        bytes_during = sum(received) - bytes_before
+        page.get_by_role("button", name="Pause", exact=True).click()
+    (t0, i0), (t1, i1) = frames[0], frames[-1]
+    span = (t1 - t0) / 1000
+    return dict(frames=len(frames), fps=(len(frames) - 1) / span, its=(i1 - i0) / span,
+                kb_per_frame=bytes_during / max(1, len(frames)) / 1024, draw_ms=draw["ms"] / draw["frames"])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args(argv)
+    config = TrainConfig()
+    before = headless_rate(config, args.seconds / 2)
+    seen = watched(args.seconds)
+    after = headless_rate(config, args.seconds / 2)
+    headless = statistics.mean([before, after])
+    print(f"default config ({config.depth}x{config.hidden} MLPs, batch {config.batch_size}), 1 torch thread, "
+          f"{args.seconds:g} s watched at 1920x1080")
+    print(f"  frames on screen        {seen['fps']:6.1f} /s   ({seen['frames']} frames)")
+    print(f"  iterations while watched {seen['its']:6.1f} /s")
+    print(f"  iterations headless     {headless:6.1f} /s   (before {before:.1f}, after {after:.1f})")
+    print(f"  watched / headless      {seen['its'] / headless:6.2f}")
+    print(f"  fetched per frame       {seen['kb_per_frame']:6.1f} KB   (the data-set layer, "
+          f"{payload_kb(config, True) - payload_kb(config):.1f} KB more, comes once per data set)")
+    print(f"  drawing one frame (JS)  {seen['draw_ms']:6.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

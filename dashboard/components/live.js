@@ -1,0 +1,488 @@
+// Minimax's live views, painted on canvases. Streamlit calls the default export with every new payload
+// (the component is keyed, so it stays mounted): the DOM is built once, each call only redraws.
+// Why canvases and not Plotly: Plotly.react needs 30-120 ms per update without a GPU and st.plotly_chart
+// remounts on every change (DESIGN.md); a canvas frame here costs 1-3 ms.
+
+const FAKE = [142, 68, 173];   // D(x) -> 0: "generated"
+const REAL = [27, 158, 119];   // D(x) -> 1: "real"
+const SAMPLE = "#e8590c";
+const MANIFOLD = "rgba(25, 70, 160, 0.55)";
+const DPR = Math.min(window.devicePixelRatio || 1, 2);
+
+function decode(b64, Type) {
+  const bin = atob(b64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return Type === Uint8Array ? bytes : new Type(bytes.buffer);
+}
+
+function unquantise(q, bounds) {  // uint16 0..65535 over the view's square -> x, y pairs
+  const out = new Float32Array(q.length);
+  for (let i = 0; i < q.length; i += 2) {
+    out[i] = bounds[0] + (q[i] / 65535) * (bounds[1] - bounds[0]);
+    out[i + 1] = bounds[2] + (q[i + 1] / 65535) * (bounds[3] - bounds[2]);
+  }
+  return out;
+}
+
+function lut(stops) {  // 256 RGB entries through evenly spaced colour stops
+  const out = new Uint8ClampedArray(256 * 3);
+  for (let i = 0; i < 256; i++) {
+    const t = (i / 255) * (stops.length - 1), k = Math.min(Math.floor(t), stops.length - 2), f = t - k;
+    for (let c = 0; c < 3; c++) out[i * 3 + c] = stops[k][c] + (stops[k + 1][c] - stops[k][c]) * f;
+  }
+  return out;
+}
+const DIVERGING = lut([FAKE, [196, 160, 214], [250, 250, 250], [150, 214, 190], REAL]);
+const DENSITY = lut([[255, 255, 255], [226, 222, 240], [170, 160, 210], [110, 95, 170]]);
+const PG = lut([[255, 255, 255], [253, 208, 162], [241, 105, 19], [166, 54, 3]]);
+const SHARES = lut([[250, 250, 250], [198, 219, 239], [66, 146, 198], [8, 48, 107]]);
+
+function gridImage(values, n, colours, alphaFromValue) {  // values [y][x], row 0 = lowest y
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = n;
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(n, n);
+  for (let row = 0; row < n; row++) {
+    const dst = (n - 1 - row) * n;
+    for (let col = 0; col < n; col++) {
+      const v = values[row * n + col], p = (dst + col) * 4;
+      img.data[p] = colours[v * 3]; img.data[p + 1] = colours[v * 3 + 1]; img.data[p + 2] = colours[v * 3 + 2];
+      img.data[p + 3] = alphaFromValue ? Math.min(255, v * 2) : 255;
+    }
+  }
+  ctx.putImageData(img, 0, 0);
+  return canvas;
+}
+
+function fit(canvas, aspect) {  // size the backing store to the element; true if it changed
+  const w = Math.max(120, Math.round(canvas.clientWidth * DPR));
+  const h = Math.round(w * aspect);
+  if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  return ctx;
+}
+
+function niceTicks(lo, hi, count) {
+  if (!(hi > lo)) return [lo];
+  const step0 = (hi - lo) / count, mag = Math.pow(10, Math.floor(Math.log10(step0)));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= step0) || step0;
+  const ticks = [];
+  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(+t.toPrecision(12));
+  return ticks;
+}
+
+function fmt(v) {
+  const a = Math.abs(v);
+  if (a >= 10000) return (v / 1000).toFixed(0) + "k";
+  if (a >= 1000) return (v / 1000).toFixed(1) + "k";
+  if (a >= 10 || v === 0) return v.toFixed(0);
+  if (a >= 1) return v.toFixed(1);
+  return v.toFixed(2);
+}
+
+// ---- square views of the data plane -----------------------------------------------------------------
+function plane(ctx, bounds) {
+  const W = ctx.canvas.width, H = ctx.canvas.height;
+  const [x0, x1, y0, y1] = bounds;
+  return { W, H, px: (x) => ((x - x0) / (x1 - x0)) * W, py: (y) => H - ((y - y0) / (y1 - y0)) * H,
+           ix: (p) => x0 + (p / W) * (x1 - x0), iy: (p) => y0 + ((H - p) / H) * (y1 - y0) };
+}
+
+function dots(ctx, P, xy, colour, size) {
+  ctx.fillStyle = colour;
+  const h = size / 2;
+  for (let i = 0; i < xy.length; i += 2) ctx.fillRect(P.px(xy[i]) - h, P.py(xy[i + 1]) - h, size, size);
+}
+
+function axesFrame(ctx, P, bounds) {
+  ctx.strokeStyle = "rgba(0,0,0,0.25)";
+  ctx.lineWidth = 1;
+  ctx.strokeRect(0.5, 0.5, P.W - 1, P.H - 1);
+  ctx.fillStyle = "rgba(0,0,0,0.55)";
+  ctx.font = `${11 * DPR}px sans-serif`;
+  for (const t of niceTicks(bounds[0], bounds[1], 4)) ctx.fillText(fmt(t), P.px(t) + 2, P.H - 4);
+  for (const t of niceTicks(bounds[2], bounds[3], 4)) ctx.fillText(fmt(t), 3, P.py(t) - 2);
+}
+
+function contour(ctx, P, values, n, level, bounds) {  // marching squares on the cell centres
+  const cx = (i) => bounds[0] + ((i + 0.5) / n) * (bounds[1] - bounds[0]);
+  const cy = (j) => bounds[2] + ((j + 0.5) / n) * (bounds[3] - bounds[2]);
+  const v = (i, j) => values[j * n + i] - level;
+  ctx.beginPath();
+  for (let j = 0; j < n - 1; j++) {
+    for (let i = 0; i < n - 1; i++) {
+      const a = v(i, j), b = v(i + 1, j), c = v(i + 1, j + 1), d = v(i, j + 1);
+      const pts = [];
+      const edge = (p, q, x0, y0, x1, y1) => {
+        if ((p < 0) !== (q < 0)) { const t = p / (p - q); pts.push([x0 + t * (x1 - x0), y0 + t * (y1 - y0)]); }
+      };
+      edge(a, b, cx(i), cy(j), cx(i + 1), cy(j));
+      edge(b, c, cx(i + 1), cy(j), cx(i + 1), cy(j + 1));
+      edge(d, c, cx(i), cy(j + 1), cx(i + 1), cy(j + 1));
+      edge(a, d, cx(i), cy(j), cx(i), cy(j + 1));
+      for (let k = 0; k + 1 < pts.length; k += 2) {
+        ctx.moveTo(P.px(pts[k][0]), P.py(pts[k][1]));
+        ctx.lineTo(P.px(pts[k + 1][0]), P.py(pts[k + 1][1]));
+      }
+    }
+  }
+  ctx.stroke();
+}
+
+function arrows(ctx, P, at, uv, perSide) {
+  let most = 0;
+  for (let i = 0; i < uv.length; i += 2) most = Math.max(most, Math.hypot(uv[i], uv[i + 1]));
+  if (!(most > 0)) return 0;
+  const reach = (0.45 * P.W) / perSide;
+  ctx.strokeStyle = "rgba(40,40,40,0.7)";
+  ctx.lineWidth = 1.2 * DPR;
+  ctx.beginPath();
+  for (let i = 0; i < at.length; i += 2) {
+    const x = P.px(at[i]), y = P.py(at[i + 1]);
+    const u = (uv[i] / most) * reach, w = (-uv[i + 1] / most) * reach;  // screen y points down
+    if (Math.hypot(u, w) < 1) continue;
+    ctx.moveTo(x, y); ctx.lineTo(x + u, y + w);
+    const ang = Math.atan2(w, u), head = Math.min(5 * DPR, 0.4 * Math.hypot(u, w));
+    ctx.moveTo(x + u, y + w); ctx.lineTo(x + u - head * Math.cos(ang - 0.5), y + w - head * Math.sin(ang - 0.5));
+    ctx.moveTo(x + u, y + w); ctx.lineTo(x + u - head * Math.cos(ang + 0.5), y + w - head * Math.sin(ang + 0.5));
+  }
+  ctx.stroke();
+  return most;
+}
+
+function densityOfSamples(xy, bounds, n) {  // a 2-D histogram, blurred once: the density view of p_g
+  const h = new Float32Array(n * n);
+  for (let i = 0; i < xy.length; i += 2) {
+    const c = Math.floor(((xy[i] - bounds[0]) / (bounds[1] - bounds[0])) * n);
+    const r = Math.floor(((xy[i + 1] - bounds[2]) / (bounds[3] - bounds[2])) * n);
+    if (c >= 0 && c < n && r >= 0 && r < n) h[r * n + c] += 1;
+  }
+  const out = new Uint8Array(n * n);
+  let most = 0;
+  const blurred = new Float32Array(n * n);
+  for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) {
+    let s = 0;
+    for (let dr = -1; dr <= 1; dr++) for (let dc = -1; dc <= 1; dc++) {
+      const rr = r + dr, cc = c + dc;
+      if (rr >= 0 && rr < n && cc >= 0 && cc < n) s += h[rr * n + cc] * (dr && dc ? 0.5 : 1);
+    }
+    blurred[r * n + c] = s; most = Math.max(most, s);
+  }
+  for (let i = 0; i < n * n; i++) out[i] = most ? Math.round(255 * Math.sqrt(blurred[i] / most)) : 0;
+  return out;
+}
+
+function manifold(ctx, P, mesh, rows, cols) {
+  ctx.strokeStyle = MANIFOLD;
+  ctx.lineWidth = 1 * DPR;
+  ctx.beginPath();
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) {
+    const i = (r * cols + c) * 2, x = P.px(mesh[i]), y = P.py(mesh[i + 1]);
+    if (c === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+  }
+  for (let c = 0; c < cols && rows > 1; c++) for (let r = 0; r < rows; r++) {
+    const i = (r * cols + c) * 2, x = P.px(mesh[i]), y = P.py(mesh[i + 1]);
+    if (r === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+  }
+  ctx.stroke();
+}
+
+// ---- charts over iterations -------------------------------------------------------------------------
+function chart(ctx, box, xs, series, opts) {
+  const [X, Y, W, H] = box, pad = { l: 40 * DPR, r: 8 * DPR, t: 16 * DPR, b: 16 * DPR };
+  const x0 = X + pad.l, x1 = X + W - pad.r, y0 = Y + pad.t, y1 = Y + H - pad.b;
+  const n = xs.length;
+  ctx.font = `${11 * DPR}px sans-serif`;
+  ctx.fillStyle = "#333";
+  ctx.fillText(opts.title, x0, Y + 11 * DPR);
+  let legendX = x0 + ctx.measureText(opts.title).width + 12 * DPR;
+  for (const s of series) {
+    ctx.fillStyle = s.colour; ctx.fillRect(legendX, Y + 4 * DPR, 10 * DPR, 3 * DPR);
+    ctx.fillStyle = "#555"; ctx.fillText(s.label, legendX + 13 * DPR, Y + 11 * DPR);
+    legendX += ctx.measureText(s.label).width + 26 * DPR;
+  }
+  ctx.strokeStyle = "rgba(0,0,0,0.2)"; ctx.lineWidth = 1;
+  ctx.strokeRect(x0 + 0.5, y0 + 0.5, x1 - x0, y1 - y0);
+  if (n < 1) return;
+  let lo = opts.lo, hi = opts.hi;
+  if (lo === undefined || hi === undefined) {
+    lo = Infinity; hi = -Infinity;
+    for (const s of series) for (const v of s.ys) if (Number.isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    if (!Number.isFinite(lo)) { lo = 0; hi = 1; }
+    if (hi - lo < 1e-9) { hi += 0.5; lo -= 0.5; }
+    const m = 0.06 * (hi - lo); lo -= m; hi += m;
+  }
+  const xa = opts.logx ? Math.log10(Math.max(1, xs[0])) : xs[0];
+  const xb = opts.logx ? Math.log10(Math.max(1, xs[n - 1])) : xs[n - 1];
+  const sx = (x) => x0 + (((opts.logx ? Math.log10(Math.max(1, x)) : x) - xa) / Math.max(xb - xa, 1e-9)) * (x1 - x0);
+  const sy = (y) => y1 - ((y - lo) / (hi - lo)) * (y1 - y0);
+  ctx.fillStyle = "rgba(0,0,0,0.55)";
+  for (const t of niceTicks(lo, hi, 3)) {
+    ctx.fillText(fmt(t), X + 2, sy(t) + 4 * DPR);
+    ctx.strokeStyle = "rgba(0,0,0,0.06)"; ctx.beginPath(); ctx.moveTo(x0, sy(t)); ctx.lineTo(x1, sy(t)); ctx.stroke();
+  }
+  ctx.fillText(fmt(xs[0]), x0, y1 + 12 * DPR);
+  const last = fmt(xs[n - 1]);
+  ctx.fillText(last, x1 - ctx.measureText(last).width, y1 + 12 * DPR);
+  if (opts.hline !== undefined && opts.hline !== null && opts.hline > lo && opts.hline < hi) {
+    ctx.setLineDash([4 * DPR, 4 * DPR]); ctx.strokeStyle = "rgba(0,0,0,0.5)";
+    ctx.beginPath(); ctx.moveTo(x0, sy(opts.hline)); ctx.lineTo(x1, sy(opts.hline)); ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.fillStyle = "rgba(0,0,0,0.6)"; ctx.fillText(opts.hlineLabel || "", x1 - 60 * DPR, sy(opts.hline) - 3 * DPR);
+  }
+  ctx.save(); ctx.beginPath(); ctx.rect(x0, y0, x1 - x0, y1 - y0); ctx.clip();
+  for (const s of series) {
+    ctx.strokeStyle = s.colour; ctx.lineWidth = 1.6 * DPR; ctx.beginPath();
+    let started = false;
+    for (let i = 0; i < n; i++) {
+      const v = s.ys[i];
+      if (!Number.isFinite(v)) { started = false; continue; }
+      if (!started) { ctx.moveTo(sx(xs[i]), sy(v)); started = true; } else ctx.lineTo(sx(xs[i]), sy(v));
+    }
+    ctx.stroke();
+  }
+  ctx.restore();
+}
+
+// ---- the component ------------------------------------------------------------------------------------
+const HTML = `
+<div class="mm-stats">
+  <div class="mm-stat"><span class="mm-label">Iteration</span><span class="mm-value" id="minimax-iteration">0</span></div>
+  <div class="mm-stat"><span class="mm-label">D / G updates</span><span class="mm-value" data-stat="updates">0 / 0</span></div>
+  <div class="mm-stat"><span class="mm-label">iterations/s</span><span class="mm-value" data-stat="its">0</span></div>
+  <div class="mm-stat"><span class="mm-label">modes captured</span><span class="mm-value" data-stat="modes">0</span></div>
+  <div class="mm-stat"><span class="mm-label" data-stat="dreal-label">D(x), data</span><span class="mm-value" data-stat="dreal">–</span></div>
+  <div class="mm-stat"><span class="mm-label" data-stat="dfake-label">D(G(z)), samples</span><span class="mm-value" data-stat="dfake">–</span></div>
+  <div class="mm-stat"><span class="mm-label">JSD (nats)</span><span class="mm-value" data-stat="jsd">–</span></div>
+  <div class="mm-state"><span class="mm-badge" data-stat="state">idle</span><span class="mm-message" data-stat="message"></span></div>
+</div>
+<div class="mm-grid">
+  <figure class="mm-panel">
+    <figcaption><b>p<sub>g</sub> vs p<sub>data</sub></b>
+      <label><input type="checkbox" data-opt="density"> density of p<sub>g</sub></label>
+      <label><input type="checkbox" data-opt="manifold"> manifold</label></figcaption>
+    <canvas data-view="data" title="Click to add a mode to a custom mixture"></canvas>
+    <div class="mm-legend"><span><i class="mm-sw mm-sw-data"></i> p<sub>data</sub></span>
+      <span><i class="mm-dot mm-dot-real"></i> real samples</span><span><i class="mm-dot mm-dot-fake"></i> G(z), z fixed</span></div>
+  </figure>
+  <figure class="mm-panel">
+    <figcaption><b>Discriminator</b> <span data-stat="surface-title">D(x)</span>
+      <label><input type="checkbox" data-opt="arrows" checked> G's gradient</label></figcaption>
+    <canvas data-view="surface"></canvas>
+    <div class="mm-legend"><span data-stat="lo">0</span><i class="mm-bar"></i><span data-stat="hi">1</span>
+      <span data-stat="boundary-note">— D = 1/2</span></div>
+  </figure>
+  <div class="mm-column">
+    <figure class="mm-panel">
+      <figcaption><b>Convergence</b> <label><input type="checkbox" data-opt="logx"> log iterations</label></figcaption>
+      <canvas data-view="convergence"></canvas>
+    </figure>
+    <figure class="mm-panel">
+      <figcaption><b>Mode collapse</b> <span class="mm-note">share of samples per mode over time</span></figcaption>
+      <canvas data-view="modes"></canvas>
+    </figure>
+  </div>
+</div>`;
+
+function setup(parent, setTriggerValue) {
+  const root = document.createElement("div");
+  root.className = "mm-root";
+  root.innerHTML = HTML;
+  parent.appendChild(root);
+  const state = { root, opts: { arrows: true }, staticKey: null, pdataImage: null, last: null, setTriggerValue };
+  root.querySelectorAll("[data-opt]").forEach((box) => {
+    state.opts[box.dataset.opt] = box.checked;
+    box.addEventListener("change", () => { state.opts[box.dataset.opt] = box.checked; if (state.last) draw(state, state.last); });
+  });
+  const dataCanvas = root.querySelector('[data-view="data"]');
+  dataCanvas.addEventListener("click", (event) => {
+    if (!state.last) return;
+    const rect = dataCanvas.getBoundingClientRect();
+    const P = plane({ canvas: { width: rect.width, height: rect.height } }, state.last.bounds);
+    state.setTriggerValue("add_mode", { x: P.ix(event.clientX - rect.left), y: P.iy(event.clientY - rect.top) });
+  });
+  new ResizeObserver(() => { if (state.last) draw(state, state.last); }).observe(root);
+  return state;
+}
+
+function stats(state, d) {
+  const q = (name) => state.root.querySelector(`[data-stat="${name}"]`);
+  const m = d.metrics, prob = d.probability;
+  q("its").textContent = d.its.toFixed(0);
+  q("updates").textContent = `${d.d_steps} / ${d.g_steps}`;
+  q("modes").textContent = `${m.modes_captured} / ${m.modes_total}`;
+  q("dreal").textContent = Number.isFinite(m.d_real) ? m.d_real.toFixed(3) : "–";
+  q("dfake").textContent = Number.isFinite(m.d_fake) ? m.d_fake.toFixed(3) : "–";
+  q("dreal-label").textContent = prob ? "D(x), data" : "D score, data";
+  q("dfake-label").textContent = prob ? "D(G(z)), samples" : "D score, samples";
+  q("jsd").textContent = Number.isFinite(m.jsd) ? m.jsd.toFixed(3) : "–";
+  const badge = q("state");
+  badge.textContent = d.state;
+  badge.className = `mm-badge mm-${d.state}`;
+  q("message").textContent = d.message;
+}
+
+function drawData(state, d, a) {
+  const canvas = state.root.querySelector('[data-view="data"]');
+  const ctx = fit(canvas, 1);
+  const P = plane(ctx, d.bounds);
+  ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, P.W, P.H);
+  ctx.imageSmoothingEnabled = true;
+  ctx.drawImage(state.pdataImage, 0, 0, P.W, P.H);
+  dots(ctx, P, state.real, "rgba(70,70,70,0.35)", 2 * DPR);
+  if (state.opts.density) {
+    ctx.drawImage(gridImage(densityOfSamples(a.samples, d.bounds, 64), 64, PG, true), 0, 0, P.W, P.H);
+  } else {
+    dots(ctx, P, a.samples, SAMPLE, 3 * DPR);
+  }
+  if (state.opts.manifold) manifold(ctx, P, a.manifold, d.mesh[0], d.mesh[1]);
+  axesFrame(ctx, P, d.bounds);
+}
+
+function drawSurface(state, d, a) {
+  const canvas = state.root.querySelector('[data-view="surface"]');
+  const ctx = fit(canvas, 1);
+  const P = plane(ctx, d.bounds);
+  const n = d.surface_grid;
+  ctx.imageSmoothingEnabled = true;
+  ctx.drawImage(gridImage(a.surface, n, DIVERGING, false), 0, 0, P.W, P.H);
+  const [lo, hi] = d.surface_range;
+  if (d.boundary !== null && d.boundary !== undefined && hi > lo) {
+    ctx.strokeStyle = "rgba(20,20,20,0.85)"; ctx.lineWidth = 1.5 * DPR;
+    contour(ctx, P, a.surface, n, ((d.boundary - lo) / (hi - lo)) * 255, d.bounds);
+  }
+  dots(ctx, P, a.samples, "rgba(0,0,0,0.55)", 2 * DPR);
+  if (state.opts.arrows) arrows(ctx, P, a.arrows_at, a.arrows, Math.round(Math.sqrt(a.arrows_at.length / 2)));
+  axesFrame(ctx, P, d.bounds);
+  const q = (name) => state.root.querySelector(`[data-stat="${name}"]`);
+  q("lo").textContent = fmt(lo); q("hi").textContent = fmt(hi);
+  q("surface-title").textContent = d.probability ? "D(x) = P(real)" : "critic score D(x)";
+  q("boundary-note").textContent = d.boundary === null ? "(no decision level: a critic ranks, it does not classify)"
+    : `— D = ${d.boundary}`;
+}
+
+function drawConvergence(state, d, a) {
+  const canvas = state.root.querySelector('[data-view="convergence"]');
+  const ctx = fit(canvas, 0.72);
+  const W = ctx.canvas.width, H = ctx.canvas.height;
+  ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, W, H);
+  const h = a.history, e = a.evals, logx = state.opts.logx;
+  const third = H / 3;
+  chart(ctx, [0, 0, W, third], h.iteration, [
+    { ys: h.d_real, colour: `rgb(${REAL})`, label: "data" }, { ys: h.d_fake, colour: `rgb(${FAKE})`, label: "samples" }],
+    { title: d.probability ? "mean D(x)" : "mean D score", lo: d.probability ? 0 : undefined, hi: d.probability ? 1 : undefined,
+      hline: d.probability ? 0.5 : null, hlineLabel: "Nash: 1/2", logx });
+  chart(ctx, [0, third, W, third], h.iteration, [
+    { ys: h.loss_d, colour: "#1f4e79", label: "D loss" }, { ys: h.loss_g, colour: SAMPLE, label: "G loss" }],
+    { title: "losses", logx });
+  chart(ctx, [0, 2 * third, W, third], e.iteration, [{ ys: e.jsd, colour: "#444", label: "JSD" }],
+    { title: "JSD(p_data, p_g)", lo: 0, hi: Math.log(2) * 1.02, logx, hline: Math.log(2), hlineLabel: "log 2" });
+}
+
+function drawModes(state, d, a) {
+  const canvas = state.root.querySelector('[data-view="modes"]');
+  const ctx = fit(canvas, 0.62);
+  const W = ctx.canvas.width, H = ctx.canvas.height;
+  ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, W, H);
+  const K = d.metrics.modes_total, T = d.share_columns, left = 40 * DPR, right = 8 * DPR;
+  const top = 6 * DPR, heat = H * 0.55;
+  ctx.font = `${11 * DPR}px sans-serif`;
+  if (T > 0) {
+    const img = document.createElement("canvas");
+    img.width = T; img.height = K;
+    const c2 = img.getContext("2d"), data = c2.createImageData(T, K);
+    for (let k = 0; k < K; k++) for (let t = 0; t < T; t++) {
+      // brightest at twice the fair share 1/K, so a balanced generator reads as mid-blue everywhere
+      const v = Math.min(255, Math.round((a.shares[k * T + t] / 255) * K * 0.5 * 255));
+      const p = (k * T + t) * 4;
+      data.data[p] = SHARES[v * 3]; data.data[p + 1] = SHARES[v * 3 + 1]; data.data[p + 2] = SHARES[v * 3 + 2]; data.data[p + 3] = 255;
+    }
+    c2.putImageData(data, 0, 0);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(img, left, top, W - left - right, heat);
+  }
+  ctx.strokeStyle = "rgba(0,0,0,0.2)"; ctx.strokeRect(left + 0.5, top + 0.5, W - left - right, heat);
+  ctx.fillStyle = "rgba(0,0,0,0.6)";
+  const every = Math.max(1, Math.ceil(K / Math.max(1, heat / (12 * DPR))));
+  for (let k = 0; k < K; k += every) ctx.fillText(`${k}`, 6 * DPR, top + ((k + 0.7) / K) * heat);
+  const e = a.evals;
+  chart(ctx, [0, top + heat + 4 * DPR, W, H - heat - top - 4 * DPR], e.iteration, [
+    { ys: e.modes_captured.map((v) => v / K), colour: "#2166ac", label: "modes captured / K" },
+    { ys: e.high_quality, colour: "#b2182b", label: "high-quality share" }], { title: "", lo: 0, hi: 1.02, logx: state.opts.logx });
+}
+
+function arraysOf(d) {
+  const curves = (c, names) => Object.fromEntries(names.map((k) => [k, decode(c[k], Float32Array)]));
+  return {
+    samples: unquantise(decode(d.samples, Uint16Array), d.bounds), surface: decode(d.surface, Uint8Array),
+    arrows_at: decode(d.arrows_at, Float32Array), arrows: decode(d.arrows, Float32Array),
+    manifold: decode(d.manifold, Float32Array), shares: decode(d.shares, Uint8Array),
+    history: curves(d.history, ["iteration", "d_real", "d_fake", "loss_d", "loss_g"]),
+    evals: curves(d.evals, ["iteration", "jsd", "modes_captured", "high_quality"]),
+  };
+}
+
+function draw(state, d) {
+  const started = performance.now();
+  if (state.staticKey !== d.static_key) {  // the data set's layer comes only when it changes
+    if (!d.p_data) return false;  // not in this frame: the next fetch says which one we hold
+    state.pdataImage = gridImage(decode(d.p_data, Uint8Array), d.grid, DENSITY, false);
+    state.real = decode(d.real, Float32Array);
+    state.staticKey = d.static_key;
+  }
+  if (state.last !== d || !state.arrays) state.arrays = arraysOf(d);
+  state.last = d;
+  const a = state.arrays;
+  stats(state, d);
+  drawData(state, d, a);
+  drawSurface(state, d, a);
+  drawConvergence(state, d, a);
+  drawModes(state, d, a);
+  // the test hook: the iteration of the frame now on screen, written once the frame is drawn
+  state.root.querySelector("#minimax-iteration").textContent = String(d.iteration);
+  const cost = (window.__minimaxDraw ||= { frames: 0, ms: 0 });  // read by benchmarks/dashboard_live.py
+  cost.frames += 1; cost.ms += performance.now() - started;
+  return true;
+}
+
+// Frames come from their own route, at the refresh rate while training and once a second otherwise.
+// When the run's state changes under us (it paused itself, diverged), Streamlit is told, so the controls
+// follow.
+async function tick(state) {
+  const started = performance.now();
+  let state_ = state.lastState;
+  try {
+    const response = await fetch(`${state.url}?have=${encodeURIComponent(state.staticKey || "")}`, { cache: "no-store" });
+    if (response.status === 404) { state.stopped = true; return; }
+    if (response.ok) {
+      const frame = await response.json();
+      if (state.stopped) return;
+      draw(state, frame);
+      state_ = frame.state;
+      if (frame.state !== state.pageState) { state.pageState = frame.state; state.setTriggerValue("state", frame.state); }
+    }
+  } catch (error) { /* the server restarts or the tab sleeps: try again */ }
+  state.lastState = state_;
+  if (state.stopped) return;
+  const every = state_ === "running" ? state.refresh : 1.0;
+  state.timer = setTimeout(() => tick(state), Math.max(0, every * 1000 - (performance.now() - started)));
+}
+
+export default function (component) {
+  const { data, parentElement, setTriggerValue } = component;
+  if (!parentElement.__minimax) parentElement.__minimax = setup(parentElement, setTriggerValue);
+  const state = parentElement.__minimax;
+  state.setTriggerValue = setTriggerValue;
+  if (!data) return undefined;
+  state.url = data.url;
+  state.refresh = data.refresh;
+  state.pageState = data.frame.state;  // the state the page's controls were drawn for
+  state.lastState = data.frame.state;
+  draw(state, data.frame);
+  state.stopped = false;
+  clearTimeout(state.timer);
+  tick(state);
+  return () => { state.stopped = true; clearTimeout(state.timer); };
+}

@@ -1,0 +1,81 @@
+"""Snapshot -> the compact JSON the live component draws: arrays as base64 (float32 or uint8), curves
+thinned to what a canvas can show. Pure: no Streamlit, no torch."""
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+
+from core.losses import LOSSES
+from core.snapshot import Snapshot
+
+MAX_CURVE_POINTS = 400  # a chart is ~600 px wide: more points cost bytes and time, not detail
+MAX_HEATMAP_COLUMNS = 300
+
+
+def b64(array, dtype=np.float32) -> str:
+    return base64.b64encode(np.ascontiguousarray(array, dtype=dtype).tobytes()).decode("ascii")
+
+
+def quantise(values: np.ndarray, lo: float, hi: float) -> str:
+    """Values in [lo, hi] -> uint8 0..255 (plenty for a colour map)."""
+    scaled = (np.clip(values, lo, hi) - lo) / max(hi - lo, 1e-12) * 255
+    return b64(np.rint(scaled), np.uint8)
+
+
+def thin(n: int, most: int) -> np.ndarray:
+    return np.unique(np.linspace(0, n - 1, most).astype(int)) if n > most else np.arange(n)
+
+
+def curves(columns: dict, names, most: int = MAX_CURVE_POINTS) -> dict:
+    n = len(columns["iteration"])
+    keep = thin(n, most)
+    return {name: b64(columns[name][keep]) for name in names} | {"n": int(len(keep))}
+
+
+def static_layer(snap: Snapshot) -> dict:
+    """What changes only with the data set: the true density (square root: faint modes stay visible)."""
+    density = np.sqrt(snap.p_data)
+    return dict(p_data=quantise(density, 0.0, float(density.max())), grid=int(snap.p_data.shape[0]),
+                modes=b64(snap.modes), real=b64(snap.real))
+
+
+def points(xy: np.ndarray, bounds: np.ndarray) -> str:
+    """Points in the view's square as uint16 pairs: 1/65535 of the square is far below a pixel."""
+    lo, hi = bounds[:, 0], bounds[:, 1]
+    return b64(np.rint(np.clip((xy - lo) / (hi - lo), 0, 1) * 65535), np.uint16)
+
+
+def payload(snap: Snapshot, include_static: bool = True) -> dict:
+    """One frame. include_static=False leaves out the data set's layer (true density, real samples):
+    the component keeps it and says which one it holds, so it is sent once per data set, not per frame."""
+    loss = LOSSES[snap.config.loss]
+    m = snap.metrics
+    surface = snap.surface
+    lo, hi = (0.0, 1.0) if snap.surface_is_probability else (float(surface.min()), float(surface.max()))
+    if not snap.surface_is_probability and loss.boundary is not None:  # centre the colours on the boundary
+        reach = max(abs(lo - loss.boundary), abs(hi - loss.boundary), 1e-6)
+        lo, hi = loss.boundary - reach, loss.boundary + reach
+    eval_n = len(snap.eval_history["iteration"])
+    keep = thin(eval_n, MAX_HEATMAP_COLUMNS)
+    shares = snap.mode_shares[keep] if eval_n else np.zeros((0, m.modes_total))
+    key = (f"{snap.config.dataset}|{snap.config.modes}|{snap.config.radius}|{snap.config.spacing}|{snap.config.std}|"
+           f"{snap.config.components}|{snap.config.grid_size}|{snap.config.samples_shown}|{snap.config.seed}")
+    return dict(
+        iteration=snap.iteration, d_steps=snap.d_steps, g_steps=snap.g_steps, its=round(snap.its_per_s, 1),
+        state=snap.state, message=snap.message, loss=snap.config.loss, k=snap.config.k,
+        probability=snap.surface_is_probability, boundary=loss.boundary,
+        bounds=[float(v) for v in snap.bounds.ravel()],
+        static_key=key,
+        metrics=dict(modes_captured=m.modes_captured, modes_total=m.modes_total, high_quality=m.high_quality,
+                     d_real=m.d_real, d_fake=m.d_fake, jsd=m.jsd, reverse_kl=m.reverse_kl),
+        samples=points(snap.samples, snap.bounds), surface=quantise(surface, lo, hi), surface_range=[lo, hi],
+        surface_grid=int(surface.shape[0]),
+        arrows_at=b64(snap.arrows_at), arrows=b64(snap.arrows),
+        manifold=b64(snap.manifold), mesh=list(snap.manifold.shape[:2]),
+        history=curves(snap.history, ("iteration", "d_real", "d_fake", "loss_d", "loss_g")),
+        evals=curves(snap.eval_history, ("iteration", "jsd", "modes_captured", "high_quality")),
+        shares=quantise(shares.T, 0.0, 1.0), share_columns=int(len(shares)),
+        share_iterations=b64(snap.eval_history["iteration"][keep]) if eval_n else b64([]),
+        **(static_layer(snap) if include_static else {}),
+    )

@@ -1,0 +1,29 @@
+"""Train: the live lecture board."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.losses import LOSSES
+
+from .. import controls
+from ..live import live_view
+from ..session import session_runner, training_slots
+
+
+def train_page() -> None:
+    if "initial_config" not in st.session_state:  # a shared link describes the run to start from
+        st.session_state["initial_config"] = controls.config_from_url(dict(st.query_params))
+    runner, slots = session_runner(), training_slots()
+    st.session_state["runner_name"] = runner.name  # lets tests find this tab's runner
+    controls.sidebar(runner, slots)
+    live_view(runner, slots)
+    loss = LOSSES[runner.config.loss]
+    st.markdown(f"**The game now: {runner.config.loss}**, k = {runner.config.k} — {loss.note}")
+    left, right = st.columns(2)
+    with left:
+        st.caption("Discriminator")
+        st.latex(loss.d_latex)
+    with right:
+        st.caption("Generator")
+        st.latex(loss.g_latex)
+    controls.config_to_url(runner.config)

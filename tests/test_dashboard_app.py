@@ -1,0 +1,143 @@
+"""The dashboard's widget logic under streamlit.testing.v1.AppTest: every control reaches the session's
+runner, presets load, bad tables and bad links give a message and change nothing else."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.config import TrainConfig
+from core.presets import PRESETS
+from core.runner import PAUSED, RUNNING, live_runners
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "main.py")
+
+
+@pytest.fixture
+def app(no_thread_leak):
+    at = AppTest.from_file(APP, default_timeout=30)
+    yield at
+    for runner in live_runners():
+        runner.stop()
+
+
+def runner_of(at):
+    name = at.session_state["runner_name"]
+    return next(r for r in live_runners() if r.name == name)
+
+
+def messages(at):
+    return " ".join(str(e.value) for e in [*at.sidebar.warning, *at.sidebar.info, *at.warning, *at.info])
+
+
+def test_the_app_runs_with_the_default_config(app):
+    app.run()
+    assert not app.exception
+    assert runner_of(app).config == TrainConfig()
+    assert [b.label for b in app.button][:2] == ["Start", "Reset"]
+    assert "nonsaturating" in app.markdown[0].value and len(app.latex) == 2
+
+
+@pytest.mark.parametrize("kind, key, value, field, expected", [
+    ("slider", "w_k", 3, "k", 3),
+    ("selectbox", "w_loss", "minimax", "loss", "minimax"),
+    ("slider", "w_label_smoothing", 0.2, "label_smoothing", 0.2),
+    ("select_slider", "w_lr_d", 2e-3, "lr_d", 2e-3),
+    ("select_slider", "w_lr_g", 1e-4, "lr_g", 1e-4),
+    ("select_slider", "w_batch_size", 64, "batch_size", 64),
+    ("slider", "w_beta1", 0.0, "beta1", 0.0),
+    ("select_slider", "w_beta2", 0.99, "beta2", 0.99),
+    ("radio", "w_optimizer", "sgd", "optimizer", "sgd"),
+    ("slider", "w_radius", 3.0, "radius", 3.0),
+    ("select_slider", "w_hidden", 64, "hidden", 64),
+    ("slider", "w_depth", 2, "depth", 2),
+    ("toggle", "w_spectral_norm", True, "spectral_norm", True),
+    ("number_input", "w_seed", 7, "seed", 7),
+])
+def test_each_control_changes_the_runner(app, kind, key, value, field, expected):
+    app.run()
+    getattr(app, kind)(key=key).set_value(value).run()
+    assert not app.exception
+    assert getattr(runner_of(app).config, field) == expected
+
+
+def test_rebuilding_controls_say_so_and_bring_the_data_sets_defaults(app):
+    app.run()
+    app.radio(key="w_dataset").set_value("grid").run()
+    config = runner_of(app).config
+    assert (config.dataset, config.modes, config.std) == ("grid", 25, 0.05)
+    assert "rebuilt" in messages(app)
+    assert app.slider(key="w_grid_side").value == 5
+    app.slider(key="w_grid_side").set_value(3).run()
+    assert runner_of(app).config.modes == 9
+
+
+def test_a_loss_without_targets_turns_smoothing_off(app):
+    app.run()
+    app.slider(key="w_label_smoothing").set_value(0.3).run()
+    app.selectbox(key="w_loss").set_value("hinge").run()
+    config = runner_of(app).config
+    assert config.loss == "hinge" and config.label_smoothing == 0
+    assert "no targets" in messages(app)
+    assert app.slider(key="w_label_smoothing").disabled
+
+
+def test_presets_load_their_config_and_text(app):
+    app.run()
+    app.selectbox(key="preset").set_value("mode-collapse").run()
+    assert runner_of(app).config == PRESETS["mode-collapse"].config
+    assert any("two of the eight modes" in c.value for c in app.sidebar.caption)
+    app.slider(key="w_k").set_value(2).run()  # a manual change leaves the preset
+    assert app.selectbox(key="preset").value == "(your own settings)"
+
+
+def test_the_custom_table_rejects_bad_rows(app):
+    app.run()
+    app.radio(key="w_dataset").set_value("custom").run()  # no components yet: refused with a message
+    assert runner_of(app).config.dataset == "ring" and "Not applied" in messages(app)
+    app.session_state["components_table"] = {"edited_rows": {0: {"std": -0.5}}, "added_rows": [], "deleted_rows": []}
+    app.button(key="use_custom").click().run()
+    assert runner_of(app).config.dataset == "ring"
+    assert "std must be positive" in messages(app) or "every std must be positive" in messages(app)
+    app.session_state["components_table"] = {"edited_rows": {0: {"std": 0.3}}, "added_rows": [],
+                                             "deleted_rows": [1, 2, 3, 4, 5]}
+    app.button(key="use_custom").click().run()
+    config = runner_of(app).config
+    assert config.dataset == "custom" and len(config.components) == 3 and config.components[0][2] == 0.3
+
+
+def test_bad_query_parameters_are_clamped_or_ignored_with_a_notice(app):
+    app.query_params.update({"k": "99", "loss": "nope", "lr_d": "abc", "zzz": "1", "std": "0.05"})
+    app.run()
+    assert not app.exception
+    config = runner_of(app).config
+    assert config.k == 20 and config.loss == "nonsaturating" and config.lr_d == TrainConfig().lr_d
+    assert config.std == 0.05
+    text = messages(app)
+    assert "k = 99 is out of range" in text and "loss" in text and "lr_d" in text and "zzz" in text
+
+
+def test_the_config_is_mirrored_in_the_url(app):
+    app.run()
+    app.slider(key="w_k").set_value(4).run()
+    assert app.query_params["k"] == ["4"] or app.query_params["k"] == "4"
+    runner_of(app).stop()  # AppTests share one session id: make room for the second tab's runner
+    shared = AppTest.from_file(APP, default_timeout=30)
+    shared.query_params.update({"k": "4", "preset": "wgan-gp"})
+    shared.run()
+    config = runner_of(shared).config
+    assert config.k == 4 and config.loss == "wgan-gp"
+
+
+def test_start_pause_and_step_buttons(app):
+    app.run()
+    app.button(key="run_button").click().run()
+    runner = runner_of(app)
+    assert runner.state == RUNNING and app.button(key="run_button").label == "Pause"
+    app.button(key="run_button").click().run()
+    assert runner.state == PAUSED and app.button(key="run_button").label == "Resume"
+    before = runner.snapshot()
+    app.button(key="step_d").click().run()
+    app.button(key="step_iteration").click().run()
+    after = runner.snapshot()
+    assert after.d_steps == before.d_steps + 1 + runner.config.k
+    assert after.g_steps == before.g_steps + 1 and after.iteration == before.iteration + 1

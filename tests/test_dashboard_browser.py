@@ -1,0 +1,115 @@
+"""The dashboard in a real headless Chromium against a real server: training starts and keeps going while
+k and the loss change, stepping is exact, and closed tabs leave no training behind."""
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.browser import CHROMIUM, ROOT, chromium, dashboard_server
+
+ARTIFACTS = ROOT / "test-artifacts"
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+                                reason="Debian's chromium is not installed (.ci/run installs it)")
+
+
+@pytest.fixture(scope="module")
+def server():
+    ARTIFACTS.mkdir(exist_ok=True)
+    with dashboard_server(log_path=ARTIFACTS / "server.log") as url:
+        yield url
+
+
+def iteration(page) -> int:
+    return int(page.inner_text("#minimax-iteration"))
+
+
+def updates(page) -> tuple[int, int]:
+    d, g = page.inner_text('[data-stat="updates"]').split("/")
+    return int(d), int(g)
+
+
+def wait_iteration_above(page, n, timeout=60_000):
+    page.wait_for_function(f"Number(document.getElementById('minimax-iteration').textContent) > {n}", timeout=timeout)
+
+
+def sidebar_slider(page, label):
+    return page.locator('[data-testid="stSidebar"] .stSlider').filter(has_text=label).get_by_role("slider")
+
+
+def test_train_live_change_k_and_loss_pause_and_step(server):
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server)
+        page.wait_for_selector("#minimax-iteration", timeout=60_000)
+        assert iteration(page) == 0
+        page.get_by_role("button", name="Start", exact=True).click()
+        wait_iteration_above(page, 10)
+
+        k_slider = sidebar_slider(page, "k: D steps per G step")
+        k_slider.focus()
+        k_slider.press("ArrowRight")
+        k_slider.press("ArrowRight")
+        page.wait_for_function("document.body.innerText.includes('k = 3')", timeout=30_000)
+        page.locator('[data-testid="stSidebar"] .stSelectbox').filter(has_text="Loss").click()
+        page.get_by_role("option", name="minimax").click()
+        page.wait_for_function("document.body.innerText.includes('The game now: minimax')", timeout=30_000)
+        after_changes = iteration(page)
+        wait_iteration_above(page, after_changes + 5)  # still training, with the new k and loss
+        d0, g0 = updates(page)
+        assert d0 > g0  # k = 3 from some iteration on: more D updates than G updates
+
+        page.get_by_role("button", name="Pause", exact=True).click()
+        page.get_by_role("button", name="Resume", exact=True).wait_for(timeout=30_000)
+        time.sleep(1.0)
+        paused_at, (d1, g1) = iteration(page), updates(page)
+        time.sleep(1.0)
+        assert iteration(page) == paused_at and updates(page) == (d1, g1)
+
+        page.get_by_role("button", name="D step", exact=True).click()
+        page.wait_for_function(f"document.querySelector('[data-stat=\"updates\"]').textContent.startsWith('{d1 + 1} /')",
+                               timeout=30_000)
+        assert iteration(page) == paused_at and updates(page) == (d1 + 1, g1)
+        page.get_by_role("button", name="k·D + G", exact=True).click()
+        wait_iteration_above(page, paused_at)
+        assert iteration(page) == paused_at + 1 and updates(page) == (d1 + 1 + 3, g1 + 1)
+        page.screenshot(path=str(ARTIFACTS / "train-1920x1080.png"))
+        page.set_viewport_size({"width": 1280, "height": 800})
+        time.sleep(1.0)
+        page.screenshot(path=str(ARTIFACTS / "train-1280x800.png"))
+        assert not errors, errors
+
+
+def runs_open(page) -> tuple[int, int, int]:
+    text = page.locator('[data-testid="stSidebar"]').inner_text()
+    busy, capacity, alive = re.search(r"Server: (\d+) of (\d+) training slot\(s\) in use; (\d+) run\(s\) open",
+                                      text).groups()
+    return int(busy), int(capacity), int(alive)
+
+
+def test_closed_tabs_leave_no_training_behind(server):
+    with chromium() as browser:
+        for _ in range(20):
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(server)
+            page.wait_for_selector("#minimax-iteration", timeout=60_000)
+            page.get_by_role("button", name="Start", exact=True).click()
+            page.wait_for_selector("text=/Pause|Cancel waiting/", timeout=30_000)
+            context.close()
+        deadline = time.monotonic() + 60
+        while True:
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(server)
+            page.wait_for_selector("#minimax-iteration", timeout=60_000)
+            page.wait_for_selector("text=/run\\(s\\) open/", timeout=30_000)
+            busy, capacity, alive = runs_open(page)
+            context.close()
+            if alive <= 2 or time.monotonic() > deadline:  # this page's run (and the previous check's)
+                break
+            time.sleep(2)
+        assert busy <= capacity and alive <= 2, (busy, capacity, alive)
