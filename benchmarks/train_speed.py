@@ -84,7 +84,7 @@ def runner_rate(config: TrainConfig, seconds: float, threads: int, watched: bool
                 runner.snapshot()
         runner.pause()
         wall = time.perf_counter() - start
-        runner.wait_until(lambda: not runner._busy, 30)  # pausing publishes the exact iteration
+        runner.wait_parked(30)  # pausing publishes the exact iteration
         return (runner.snapshot().iteration - first.iteration) / wall
 
 

@@ -12,18 +12,23 @@ import math
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from . import evaluation
 from .config import FIELDS, TYPES, ConfigError, coerce
+from .data import mixture_for
+from .export import read_run, run_archive
 from .metrics import evaluate
 from .presets import PRESETS
 from .snapshot import Probe
 from .training import GAN
 
 SAMPLE_FORMATS = (".npy", ".csv")
+READABLE_FORMATS = (".npy", ".csv", ".npz")
 REPORT_KEYS = ("step", "loss_d", "loss_g", "d_real", "d_fake", "modes_captured", "modes_total", "high_quality",
                "reverse_kl", "jsd", "grad_norm_g", "its_per_s")
 
@@ -70,45 +75,105 @@ def _sample_path(text: str) -> Path:
     return path
 
 
+DATA_FIELDS = ("dataset", "modes", "radius", "spacing", "std", "components")
+
+
+def add_setting_flags(parser: argparse.ArgumentParser, names) -> None:
+    """One flag per TrainConfig setting, with its range and its one line of theory."""
+    for name in names:
+        meta = FIELDS[name].metadata
+        bounds = f" [{meta['low']:g}-{meta['high']:g}]" if meta["low"] is not None else ""
+        if name == "components":
+            parser.add_argument(flag(name), type=_components, help=meta["help"] + " As 'x,y,std,weight;...'.")
+        elif TYPES[name] is bool:
+            parser.add_argument(flag(name), action=argparse.BooleanOptionalAction, default=None, help=meta["help"])
+        else:
+            parser.add_argument(flag(name), type=_typed(name), choices=meta["choices"], metavar=name.upper(),
+                                help=meta["help"] + bounds)
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="python -m core", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     train = commands.add_parser("train", help="train headless and report metrics",
                                 description="Train a GAN on a 2-D mixture without a thread or a screen.")
     train.add_argument("--preset", choices=PRESETS, default="ring8", help="start from this scenario (default ring8)")
-    for name, f in FIELDS.items():
-        meta = f.metadata
-        bounds = f" [{meta['low']:g}-{meta['high']:g}]" if meta["low"] is not None else ""
-        if name == "components":
-            train.add_argument(flag(name), type=_components, help=meta["help"] + " As 'x,y,std,weight;...'.")
-        elif TYPES[name] is bool:
-            train.add_argument(flag(name), action=argparse.BooleanOptionalAction, default=None, help=meta["help"])
-        else:
-            train.add_argument(flag(name), type=_typed(name), choices=meta["choices"], metavar=name.upper(),
-                               help=meta["help"] + bounds)
+    add_setting_flags(train, FIELDS)
     train.add_argument("--json", action="store_true", help="one JSON object per line per evaluation, then a final one")
     train.add_argument("--save-samples", type=_sample_path, metavar="PATH",
                        help="write the final evaluation samples (eval_samples x 2) to a .npy or .csv file")
+    train.add_argument("--save-run", type=Path, metavar="PATH.npz",
+                       help="write the run (config, curves, final samples) as one .npz, no pickle inside")
     train.add_argument("--threads", type=_positive_int, default=os.cpu_count() or 1,
                        help="torch intra-op threads (default: all cores)")
     commands.add_parser("presets", help="list the lecture scenarios")
-    parser.train = train
+    evaluate_ = commands.add_parser(
+        "evaluate", help="evaluate a sample file against a mixture",
+        description="FID, Inception Score, precision/recall/F1, density/coverage, mode statistics and JSD of "
+                    "any n x 2 sample file (.npy or .csv) against a known mixture.")
+    evaluate_.add_argument("file", type=Path, help="samples, n x 2: a .npy array, a .csv file (x,y per row) or a "
+                                                   "run archive (.npz) written by train --save-run or the dashboard")
+    evaluate_.add_argument("--preset", choices=PRESETS, default="ring8", help="take the mixture from this preset")
+    add_setting_flags(evaluate_, DATA_FIELDS)
+    evaluate_.add_argument("--neighbours", type=_positive_int, default=3,
+                           help="k of the k-nearest-neighbour balls of precision and recall (default 3)")
+    evaluate_.add_argument("--seed", type=_typed("seed"), default=0, metavar="SEED",
+                           help="seed of the exact samples of p_data that precision and recall compare with")
+    evaluate_.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.train, parser.evaluate = train, evaluate_
     return parser
 
 
-def _config(parser: Parser, args):
-    overrides = {name: getattr(args, name) for name in FIELDS if getattr(args, name) is not None}
+def _config(sub: Parser, args, names):
+    overrides = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
     try:
         return PRESETS[args.preset].config.replace(**overrides)
     except ConfigError as error:
-        parser.train.error(f"argument {flag(error.field)}: {error.message}")
+        sub.error(f"argument {flag(error.field)}: {error.message}")
 
 
-def train(config, *, json_lines: bool, save_samples: Path | None, out=sys.stdout) -> int:
+def load_samples(path: Path) -> np.ndarray:
+    """An n x 2 float array from .npy (never unpickled) or .csv; ValueError with the reason otherwise."""
+    suffix = path.suffix.lower()
+    if suffix not in READABLE_FORMATS:
+        raise ValueError(f"the file must end in {', '.join(READABLE_FORMATS)}")
+    try:
+        if suffix == ".npz":
+            samples = read_run(path)[1]
+        elif suffix == ".npy":
+            samples = np.load(path, allow_pickle=False)
+        else:
+            with open(path) as handle:
+                first = handle.readline()
+            header = any(c.isalpha() for c in first.replace("e", "").replace("E", ""))
+            with warnings.catch_warnings():  # an empty file is reported below, in one line
+                warnings.simplefilter("ignore")
+                samples = np.loadtxt(path, delimiter=",", skiprows=1 if header else 0, ndmin=2)
+    except FileNotFoundError:
+        raise ValueError("no such file") from None
+    except ValueError as error:
+        if "allow_pickle" in str(error):
+            raise ValueError("it holds pickled Python objects; refusing to load them (allow_pickle=False)") from None
+        raise ValueError(f"not a numeric array ({str(error).splitlines()[0]})") from None
+    except (OSError, UnicodeDecodeError, KeyError) as error:
+        raise ValueError(f"cannot be read ({error})") from None
+    if samples.dtype.kind not in "fiu":
+        raise ValueError(f"holds {samples.dtype} values, not numbers")
+    if samples.size == 0:
+        raise ValueError("is empty")
+    if samples.ndim != 2 or samples.shape[1] != 2:
+        raise ValueError(f"must be n x 2, got shape {samples.shape}")
+    if not np.isfinite(samples).all():
+        raise ValueError("holds NaN or Inf")
+    return samples.astype(np.float64)
+
+
+def train(config, *, json_lines: bool, save_samples: Path | None, save_run: Path | None = None,
+          out=sys.stdout) -> int:
     gan = GAN(config)
     probe = Probe(gan)
     trained = 0.0
-    report = {}
+    report, reports = {}, []
     for step in range(1, config.steps + 1):
         started = time.perf_counter()
         gan.train_iteration()
@@ -124,9 +189,14 @@ def train(config, *, json_lines: bool, save_samples: Path | None, out=sys.stdout
                           d_real=metrics.d_real, d_fake=metrics.d_fake, modes_captured=metrics.modes_captured,
                           modes_total=metrics.modes_total, high_quality=metrics.high_quality,
                           reverse_kl=metrics.reverse_kl, jsd=metrics.jsd, its_per_s=step / trained)
+            reports.append(report)
             print(json.dumps(report) if json_lines else _line(report, config.steps), file=out, flush=True)
     if save_samples is not None:
         _save(samples, save_samples)
+    if save_run is not None:
+        curves = {key: np.array([r[key] for r in reports], dtype=np.float64) for key in REPORT_KEYS}
+        save_run.parent.mkdir(parents=True, exist_ok=True)
+        save_run.write_bytes(run_archive(config, samples, eval_history=curves))
     final = dict(report, final=True, d_is_probability=gan.loss.probability, config=dataclasses.asdict(config))
     print(json.dumps(final) if json_lines else f"done: {config.steps} steps in {trained:.1f} s of training",
           file=out, flush=True)
@@ -155,6 +225,28 @@ def main(argv=None) -> int:
         for name, preset in PRESETS.items():
             print(f"{name}\n    {preset.watch}\n")
         return 0
-    config = _config(parser, args)
+    if args.command == "evaluate":
+        return evaluate_file(parser.evaluate, args)
+    config = _config(parser.train, args, FIELDS)
     torch.set_num_threads(args.threads)
-    return train(config, json_lines=args.json, save_samples=args.save_samples)
+    if args.save_run is not None and args.save_run.suffix.lower() != ".npz":
+        parser.train.error(f"argument --save-run: the file must end in .npz, got '{args.save_run}'")
+    return train(config, json_lines=args.json, save_samples=args.save_samples, save_run=args.save_run)
+
+
+def evaluate_file(sub: Parser, args) -> int:
+    config = _config(sub, args, DATA_FIELDS)
+    try:
+        samples = load_samples(args.file)
+    except ValueError as error:
+        sub.error(f"{args.file}: {error}")
+    if len(samples) <= args.neighbours:
+        sub.error(f"{args.file}: needs more than --neighbours {args.neighbours} samples, got {len(samples)}")
+    report = evaluation.evaluate(samples, mixture_for(config), k=args.neighbours, seed=args.seed,
+                                 grid=config.grid_size)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for key, value in report.items():
+            print(f"{key:<20} {value:.4f}" if isinstance(value, float) else f"{key:<20} {value}")
+    return 0

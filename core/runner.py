@@ -94,8 +94,8 @@ class Runner:
             if self._state == RUNNING:
                 self._state, self._message = PAUSED, "paused"
                 self._cond.notify_all()
-        if wait and self._thread is not None:
-            self.wait_until(lambda: not self._busy, timeout)
+        if wait:
+            self.wait_parked(timeout)
 
     def step(self, n: int = 1, kind: str = "iteration", *, wait: bool = False, timeout: float = 60.0) -> Snapshot:
         """Advance exactly n units while paused: full iterations, or single D ('d') or G ('g') updates.
@@ -110,7 +110,7 @@ class Runner:
             self._ensure_thread()
             self._cond.notify_all()
         if wait:
-            self.wait_until(lambda: not self._steps and not self._busy, timeout)
+            self.wait_parked(timeout)
         return self.snapshot()
 
     def update(self, **changes) -> list[str]:
@@ -179,6 +179,13 @@ class Runner:
         if (snap.state, snap.message) != (state, message):
             snap = snap.with_status(state, message)
         return snap
+
+    def wait_parked(self, timeout: float = 10.0) -> bool:
+        """Wait until the thread has applied every command and published the frame where it stands
+        (not while running: a running thread is never parked)."""
+        return self._thread is None or self.wait_until(
+            lambda: not self._busy and self._pending is None and not self._reset_requested and not self._steps,
+            timeout)
 
     def wait_until(self, predicate, timeout: float = 60.0) -> bool:
         deadline = time.monotonic() + timeout

@@ -12,6 +12,7 @@ import streamlit as st
 
 from core.config import FIELDS, TYPES, ConfigError, TrainConfig, coerce, validate
 from core.data import DATASETS
+from core.export import run_archive
 from core.losses import LOSSES
 from core.models import ACTIVATIONS, LATENTS
 from core.presets import PRESETS
@@ -120,7 +121,7 @@ def run_buttons(runner: Runner, slots: TrainingSlots) -> None:
         slots.cancel(runner)
         st.session_state["queued"] = False
         runner.reset()
-        runner.wait_until(lambda: runner.snapshot(touch=False).iteration == 0 and not runner._busy, 10)
+        runner.wait_parked(10)
         st.rerun()
     st.caption("Step while paused, as in GAN Lab:")
     d, g, both = st.columns(3)
@@ -194,6 +195,14 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
             widget(runner, "toggle", "spectral_norm", "Spectral norm on D")
             widget(runner, "number_input", "seed", "Seed", min_value=0, max_value=2**31 - 1, step=1)
 
+        def archive() -> bytes:  # built on click, on its own thread: a snapshot is immutable, so that is safe
+            snap = runner.snapshot(touch=False)
+            return run_archive(snap.config, snap.samples, snap.history, snap.eval_history)
+
+        st.download_button("Download this run (.npz)", data=archive, file_name="minimax-run.npz",
+                           mime="application/octet-stream", width="stretch", on_click="ignore", key="download",
+                           help="Config, curves and the samples on screen, no pickle inside: "
+                                "`python -m core evaluate minimax-run.npz` scores them.")
         with st.expander("View", expanded=False):
             st.select_slider("Refresh every (s)", options=REFRESH_S, key="refresh", value=0.1,
                              help="How often the page fetches a new frame while training; slower leaves more CPU "

@@ -253,6 +253,7 @@ const HTML = `
   <div class="mm-stat"><span class="mm-label">D / G updates</span><span class="mm-value" data-stat="updates">0 / 0</span></div>
   <div class="mm-stat"><span class="mm-label">iterations/s</span><span class="mm-value" data-stat="its">0</span></div>
   <div class="mm-stat"><span class="mm-label">modes captured</span><span class="mm-value" data-stat="modes">0</span></div>
+  <div class="mm-stat"><span class="mm-label">high quality</span><span class="mm-value" data-stat="hq">–</span></div>
   <div class="mm-stat"><span class="mm-label" data-stat="dreal-label">D(x), data</span><span class="mm-value" data-stat="dreal">–</span></div>
   <div class="mm-stat"><span class="mm-label" data-stat="dfake-label">D(G(z)), samples</span><span class="mm-value" data-stat="dfake">–</span></div>
   <div class="mm-stat"><span class="mm-label">JSD (nats)</span><span class="mm-value" data-stat="jsd">–</span></div>
@@ -313,6 +314,7 @@ function stats(state, d) {
   q("its").textContent = d.its.toFixed(0);
   q("updates").textContent = `${d.d_steps} / ${d.g_steps}`;
   q("modes").textContent = `${m.modes_captured} / ${m.modes_total}`;
+  q("hq").textContent = `${(100 * m.high_quality).toFixed(0)}%`;
   q("dreal").textContent = Number.isFinite(m.d_real) ? m.d_real.toFixed(3) : "–";
   q("dfake").textContent = Number.isFinite(m.d_fake) ? m.d_fake.toFixed(3) : "–";
   q("dreal-label").textContent = prob ? "D(x), data" : "D score, data";

@@ -1,0 +1,33 @@
+"""A run as one .npz file with no pickle inside: its config as JSON text, its samples, its curves.
+
+`python -m core evaluate` reads the samples back; anyone can with np.load(path, allow_pickle=False).
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+
+import numpy as np
+
+from .config import TrainConfig
+
+
+def run_archive(config: TrainConfig, samples: np.ndarray, history: dict | None = None,
+                eval_history: dict | None = None) -> bytes:
+    arrays = {"config": np.array(json.dumps(dataclasses.asdict(config))),
+              "samples": np.asarray(samples, dtype=np.float32)}
+    for prefix, columns in (("history", history or {}), ("eval", eval_history or {})):
+        arrays.update({f"{prefix}/{name}": np.asarray(values) for name, values in columns.items()})
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def read_run(path) -> tuple[dict, np.ndarray]:
+    """(config as a dict, samples) from a run archive; never unpickles."""
+    with np.load(path, allow_pickle=False) as archive:
+        if "samples" not in archive.files:
+            raise ValueError("a run archive needs a 'samples' array")
+        config = json.loads(str(archive["config"])) if "config" in archive.files else {}
+        return config, archive["samples"]
