@@ -25,6 +25,7 @@ from .export import read_run, run_archive
 from .metrics import evaluate
 from .presets import PRESETS
 from .snapshot import Probe
+from .sweep import METRICS, run_sweep
 from .training import GAN
 
 SAMPLE_FORMATS = (".npy", ".csv")
@@ -120,7 +121,17 @@ def build_parser() -> Parser:
     evaluate_.add_argument("--seed", type=_typed("seed"), default=0, metavar="SEED",
                            help="seed of the exact samples of p_data that precision and recall compare with")
     evaluate_.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.train, parser.evaluate = train, evaluate_
+    sweep_ = commands.add_parser(
+        "sweep", help="train many seeds together and report mean, std and standard error",
+        description="Train seeds SEED, SEED+1, ... of one config together (one batch of matrix products) and "
+                    "report each metric's mean, standard deviation and standard error over seeds, with per-seed rows.")
+    sweep_.add_argument("--preset", choices=PRESETS, default="ring8", help="start from this scenario (default ring8)")
+    sweep_.add_argument("--seeds", type=_positive_int, default=4, help="how many seeds (default 4)")
+    add_setting_flags(sweep_, [name for name in FIELDS if name != "spectral_norm"])
+    sweep_.add_argument("--json", action="store_true", help="print one JSON object")
+    sweep_.add_argument("--threads", type=_positive_int, default=os.cpu_count() or 1,
+                        help="torch intra-op threads (default: all cores)")
+    parser.train, parser.evaluate, parser.sweep = train, evaluate_, sweep_
     return parser
 
 
@@ -227,11 +238,34 @@ def main(argv=None) -> int:
         return 0
     if args.command == "evaluate":
         return evaluate_file(parser.evaluate, args)
+    if args.command == "sweep":
+        return sweep_seeds(parser.sweep, args)
     config = _config(parser.train, args, FIELDS)
     torch.set_num_threads(args.threads)
     if args.save_run is not None and args.save_run.suffix.lower() != ".npz":
         parser.train.error(f"argument --save-run: the file must end in .npz, got '{args.save_run}'")
     return train(config, json_lines=args.json, save_samples=args.save_samples, save_run=args.save_run)
+
+
+def sweep_seeds(sub: Parser, args) -> int:
+    config = _config(sub, args, [name for name in FIELDS if name != "spectral_norm"])
+    torch.set_num_threads(args.threads)
+    try:
+        result = run_sweep(config, args.seeds)
+    except ConfigError as error:
+        sub.error(f"argument {flag(error.field)}: {error.message}")
+    rows, summary = result.final(), result.summary()
+    if args.json:
+        print(json.dumps(dict(seeds=result.seeds, steps=config.steps, seconds=result.seconds, rows=rows,
+                              summary=summary, config=dataclasses.asdict(config))))
+        return 0
+    print(f"{len(result.seeds)} seeds x {config.steps} steps in {result.seconds:.1f} s")
+    print(f"{'seed':>6} " + " ".join(f"{m:>14}" for m in METRICS))
+    for row in rows:
+        print(f"{row['seed']:>6} " + " ".join(f"{row[m]:>14.4f}" for m in METRICS))
+    for stat in ("mean", "std", "se"):
+        print(f"{stat:>6} " + " ".join(f"{summary[m][stat]:>14.4f}" for m in METRICS))
+    return 0
 
 
 def evaluate_file(sub: Parser, args) -> int:

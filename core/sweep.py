@@ -1,0 +1,179 @@
+"""Many seeds of one config trained together: N GANs as one batch of matrix products.
+
+Each layer of the N generators (and of the N discriminators) is one (N, in, out) weight tensor applied
+with torch.baddbmm, and one Adam steps all of them: Adam is elementwise, so seed i's weights see
+exactly the update a single run would give them. The loss summed over seeds has, for seed i, the
+gradient of seed i's own loss.
+
+Seed i of a sweep against a single run with seed i: the same initial weights (built by the same
+`build_players`), the same minibatches and noise (seed i draws from its own generator in the single
+run's order), and the same update rule, so the two agree up to floating-point rounding: a batched
+matrix product sums in another order than a plain one. Over thousands of steps of a chaotic game those
+last-bit differences grow, so long runs are equal in distribution rather than identical; the first
+iterations match to ~1e-6 (tests/test_sweep.py).
+"""
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .config import ConfigError, TrainConfig
+from .data import mixture_for
+from .losses import LOSSES
+from .metrics import jsd, mode_statistics
+from .models import LATENTS, build_players
+from .snapshot import Probe
+from .training import GAN, make_optimizer
+
+METRICS = ("d_real", "d_fake", "modes_captured", "high_quality", "reverse_kl", "jsd", "loss_d", "loss_g")
+
+
+class StackedMLP(nn.Module):
+    """N MLPs of the same shape as one module: x (N, B, in) -> (N, B, out)."""
+
+    def __init__(self, nets: list[nn.Sequential]):
+        super().__init__()
+        linears = [i for i, m in enumerate(nets[0]) if isinstance(m, nn.Linear)]
+        self.weights = nn.ParameterList(
+            [nn.Parameter(torch.stack([net[i].weight.detach().T for net in nets]).contiguous()) for i in linears])
+        self.biases = nn.ParameterList(
+            [nn.Parameter(torch.stack([net[i].bias.detach()[None] for net in nets]).contiguous()) for i in linears])
+        self.activation = nets[0][1] if len(nets[0]) > 1 else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            x = torch.baddbmm(b, x, w)
+            if i < last:
+                x = self.activation(x)
+        return x
+
+
+@dataclass
+class SweepResult:
+    seeds: list[int]
+    curves: dict  # metric -> (evaluations, seeds) array; "iteration" -> (evaluations,)
+    seconds: float
+
+    def final(self) -> list[dict]:
+        return [dict(seed=s, **{m: float(self.curves[m][-1, i]) for m in METRICS}) for i, s in enumerate(self.seeds)]
+
+    def summary(self) -> dict:
+        """Mean, standard deviation and standard error over seeds of each final metric."""
+        rows = self.final()
+        out = {}
+        for m in METRICS:
+            values = [r[m] for r in rows]
+            std = statistics.stdev(values) if len(values) > 1 else 0.0
+            out[m] = dict(mean=statistics.fmean(values), std=std, se=std / math.sqrt(len(values)))
+        return out
+
+
+class Sweep:
+    """N seeds (config.seed, config.seed + 1, …) of one config, trained in one batch."""
+
+    def __init__(self, config: TrainConfig, seeds: int):
+        if config.spectral_norm:
+            raise ConfigError("spectral_norm", "sweeps train without spectral normalisation")
+        self.config, self.loss = config, LOSSES[config.loss]
+        self.seeds = [config.seed + i for i in range(seeds)]
+        singles = [GAN(config.replace(seed=s)) for s in self.seeds]  # the very initial weights of single runs
+        self.mixture = mixture_for(config)
+        self.G = StackedMLP([g.G for g in singles])
+        self.D = StackedMLP([g.D for g in singles])
+        self.rngs = [g.rng for g in singles]
+        self.probes = [Probe(g) for g in singles]
+        betas = (config.beta1, config.beta2)
+        self.opt_g = make_optimizer(config.optimizer, self.G.parameters(), config.lr_g, betas)
+        self.opt_d = make_optimizer(config.optimizer, self.D.parameters(), config.lr_d, betas)
+        self.iteration = 0
+        self.last = dict(loss_d=np.full(len(self.seeds), np.nan), loss_g=np.full(len(self.seeds), np.nan))
+
+    def _latent(self, n: int, rng: torch.Generator) -> torch.Tensor:
+        return LATENTS[self.config.latent](n, self.config.latent_dim, rng)
+
+    def d_step(self) -> None:
+        c, n = self.config, len(self.seeds)
+        real, z = [], []
+        for rng in self.rngs:  # each seed's draws in a single run's order: data, then noise
+            real.append(self.mixture.sample(c.batch_size, rng))
+            z.append(self._latent(c.batch_size, rng))
+        real, z = torch.stack(real), torch.stack(z)
+        with torch.no_grad():
+            fake = self.G(z)
+        out = self.D(torch.cat([real, fake], 1))
+        per_seed = torch.stack([self.loss.d(out[i, : c.batch_size], out[i, c.batch_size:], c.label_smoothing)
+                                for i in range(n)])
+        if self.loss.gradient_penalty:
+            t = torch.stack([torch.rand(c.batch_size, 1, generator=rng) for rng in self.rngs])
+            x_hat = (t * real + (1 - t) * fake).requires_grad_(True)
+            (grad,) = torch.autograd.grad(self.D(x_hat).sum(), x_hat, create_graph=True)
+            per_seed = per_seed + c.gp_lambda * ((grad.norm(dim=2) - 1) ** 2).mean(1)
+        self.opt_d.zero_grad(set_to_none=True)
+        per_seed.sum().backward()  # seed i's weights get the gradient of seed i's loss only
+        self.opt_d.step()
+        if self.loss.clip_weights:
+            with torch.no_grad():
+                for p in self.D.parameters():
+                    p.clamp_(-c.clip, c.clip)
+        self.last["loss_d"] = per_seed.detach().numpy().copy()
+
+    def g_step(self) -> None:
+        c = self.config
+        z = torch.stack([self._latent(c.batch_size, rng) for rng in self.rngs])
+        self.D.requires_grad_(False)
+        out = self.D(self.G(z))
+        per_seed = torch.stack([self.loss.g(out[i]) for i in range(len(self.seeds))])
+        self.opt_g.zero_grad(set_to_none=True)
+        per_seed.sum().backward()
+        self.D.requires_grad_(True)
+        self.opt_g.step()
+        self.last["loss_g"] = per_seed.detach().numpy().copy()
+
+    def train_iteration(self) -> None:
+        for _ in range(self.config.k):
+            self.d_step()
+        self.g_step()
+        self.iteration += 1
+
+    def evaluate(self) -> dict:
+        """Each seed's metrics on its own fixed evaluation noise (the same as its single run's)."""
+        with torch.no_grad():
+            fake = self.G(torch.stack([p.z_eval for p in self.probes]))
+            real = torch.stack([p.real_eval for p in self.probes])
+            d_real = self.loss.output(self.D(real)).mean((1, 2)).numpy()
+            d_fake = self.loss.output(self.D(fake)).mean((1, 2)).numpy()
+        rows = {m: [] for m in ("modes_captured", "high_quality", "reverse_kl", "jsd")}
+        for samples in fake.numpy():
+            stats = mode_statistics(samples, self.mixture)
+            rows["modes_captured"].append(stats.modes_captured)
+            rows["high_quality"].append(stats.high_quality)
+            rows["reverse_kl"].append(stats.reverse_kl)
+            rows["jsd"].append(jsd(samples, self.mixture, self.config.grid_size))
+        return dict(d_real=d_real, d_fake=d_fake, **{k: np.array(v, dtype=np.float64) for k, v in rows.items()},
+                    loss_d=self.last["loss_d"], loss_g=self.last["loss_g"])
+
+
+def run_sweep(config: TrainConfig, seeds: int, steps: int | None = None, eval_every: int | None = None,
+              progress=None) -> SweepResult:
+    """Train `seeds` seeds for `steps` iterations, evaluating every `eval_every`; progress(done, total)."""
+    steps, eval_every = steps or config.steps, eval_every or config.eval_every
+    sweep = Sweep(config, seeds)
+    curves = {m: [] for m in METRICS} | {"iteration": []}
+    started = time.perf_counter()
+    for step in range(1, steps + 1):
+        sweep.train_iteration()
+        if step % eval_every == 0 or step == steps:
+            for name, values in sweep.evaluate().items():
+                curves[name].append(values)
+            curves["iteration"].append(step)
+            if progress is not None:
+                progress(step, steps)
+    return SweepResult(sweep.seeds, {k: np.asarray(v) for k, v in curves.items()},
+                       time.perf_counter() - started)
