@@ -23,12 +23,14 @@ from .config import TrainConfig, rebuild_fields, validate
 from .history import BoundedHistory
 from .metrics import evaluate
 from .snapshot import Probe, Snapshot, picture
+from .theory import value_report
 from .training import GAN
 
 IDLE, RUNNING, PAUSED, DIVERGED, STOPPED = "idle", "running", "paused", "diverged", "stopped"
 STEP_KINDS = ("iteration", "d", "g")
 TRAIN_COLUMNS = ("iteration", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_g")
-EVAL_COLUMNS = ("iteration", "d_real", "d_fake", "modes_captured", "high_quality", "reverse_kl", "jsd")
+EVAL_COLUMNS = ("iteration", "d_real", "d_fake", "modes_captured", "high_quality", "reverse_kl", "jsd",
+                "value_d", "value_d_star")  # V(D, G) with the learned D and V(D*, G) = -log 4 + 2 JSD, on the grid
 _ids = itertools.count(1)
 _alive: "weakref.WeakSet[Runner]" = weakref.WeakSet()
 
@@ -320,12 +322,9 @@ class Runner:
         weights_bad = gan.finite(weights=True)
         if weights_bad:
             return self._diverged(weights_bad)
-        if evaluate_now or self._metrics is None:
+        evaluated = evaluate_now or self._metrics is None
+        if evaluated:
             self._metrics, _ = evaluate(gan, self._probe.z_eval, self._probe.real_eval)
-            m = self._metrics
-            shares = m.mode_counts / max(1, len(self._probe.z_eval))
-            self._eval_history.append((m.iteration, m.d_real, m.d_fake, m.modes_captured, m.high_quality,
-                                       m.reverse_kl, m.jsd, *shares))
             self._last_eval = now
         mark_t, mark_i = self._rate_mark
         if self._state != RUNNING:  # paused time does not count against the rate
@@ -336,13 +335,21 @@ class Runner:
         self._checkpoint = gan.state()
         with self._cond:
             state, message = self._state, self._message
-        frame = picture(gan, self._probe, with_surface=evaluate_now or state != RUNNING
+        frame = picture(gan, self._probe, with_surface=evaluated or state != RUNNING
                         or now - self._surface_at >= self.surface_interval or self._snapshot is None
                         or self._snapshot.surface.shape != self._probe.grid_shape)
         if "surface" in frame:
             self._surface_at = now
         else:
             frame.update(surface=self._snapshot.surface, surface_iteration=self._snapshot.surface_iteration)
+        if evaluated:
+            m, values = self._metrics, (math.nan, math.nan)
+            if gan.loss.probability and gan.mixture.dim == 2:  # V(D, G) needs D to be a probability
+                report = value_report(frame["surface"], self._probe.p_data_mass, frame["samples"], self._probe.edges)
+                values = (report["value_d"], report["value_d_star"])
+            shares = m.mode_counts / max(1, len(self._probe.z_eval))
+            self._eval_history.append((m.iteration, m.d_real, m.d_fake, m.modes_captured, m.high_quality,
+                                       m.reverse_kl, m.jsd, *values, *shares))
         self._snapshot = Snapshot(
             iteration=gan.iteration, d_steps=gan.d_steps, g_steps=gan.g_steps, elapsed=self._elapsed,
             its_per_s=self._its, state=state, message=message, config=gan.config, rebuilds=self._rebuilds,

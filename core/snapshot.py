@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from .config import TrainConfig
+from .data import grid_masses
 from .metrics import Metrics, grid_edges
 from .training import GAN, frozen
 
@@ -40,6 +41,9 @@ class Probe:
         self.arrows_at = _cell_centres(grid_edges(mixture, c.arrow_grid))
         self.z_mesh = _latent_mesh(c.latent, c.latent_dim)
         self.p_data = _frozen_array(mixture.density(self.grid.numpy()).reshape(self.grid_shape))
+        self.edges = grid_edges(mixture, c.grid_size)
+        masses = grid_masses(mixture.means, mixture.stds, mixture.weights, self.edges)
+        self.p_data_mass = _frozen_array(masses.T if mixture.dim == 2 else masses)  # [y, x] like the surface
         self.modes = _frozen_array(mixture.means)
 
 
@@ -77,10 +81,12 @@ class Snapshot:
     rebuilds: int  # how many times a setting rebuilt the networks
     bounds: np.ndarray  # (d, 2): [lo, hi] per axis of the square the views cover
     samples: np.ndarray  # (samples_shown, d): G applied to a fixed batch of z
+    d_samples: np.ndarray  # (samples_shown,) D's output on those samples: D(G(z))
     real: np.ndarray  # (samples_shown, d): a fixed batch of data
     surface: np.ndarray  # (grid_size, grid_size) D's output on the cell centres, [y, x]
     surface_iteration: int  # the surface is refreshed less often than the samples: its own iteration
     p_data: np.ndarray  # (grid_size, grid_size) the true density on the same cells, [y, x]
+    p_data_mass: np.ndarray  # (grid_size, grid_size) p_data's exact probability of each cell, [y, x]
     modes: np.ndarray  # (K, d) the mixture's means
     surface_is_probability: bool  # True: D(x) in (0, 1); False: a critic's raw score
     arrows_at: np.ndarray  # (arrow_grid^2, d) positions
@@ -105,11 +111,14 @@ def picture(gan: GAN, probe: Probe, *, with_surface: bool = True) -> dict:
     """The arrays of a snapshot that change with every frame: samples, the gradient field and (the
     costliest: D on every grid cell) D's surface."""
     out = dict(real=_frozen_array(probe.real_shown), bounds=_frozen_array(probe.bounds), p_data=probe.p_data,
+               p_data_mass=probe.p_data_mass,
                modes=probe.modes,
                arrows_at=_frozen_array(probe.arrows_at), surface_is_probability=gan.loss.probability)
     with frozen(gan.D):
         with torch.no_grad():
-            out["samples"] = _frozen_array(gan.G(probe.z_shown))
+            samples = gan.G(probe.z_shown)
+            out["samples"] = _frozen_array(samples)
+            out["d_samples"] = _frozen_array(gan.loss.output(gan.D(samples)).reshape(-1))
             out["manifold"] = _frozen_array(gan.G(probe.z_mesh))
             if with_surface:
                 out["surface"] = _frozen_array(gan.loss.output(gan.D(probe.grid)).reshape(probe.grid_shape))

@@ -1,0 +1,169 @@
+"""Theory: the paper's results computed by core.theory, with the formula beside the plot that computes it.
+These views change on demand, not at 10 Hz, so they are ordinary (interactive) Plotly charts."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.losses import LOSSES
+from core.theory import LOG4, generator_gradient, pure_nash_equilibria, saddle_path, value_report
+
+from ..session import session_runner
+from .compare import leave_compare
+
+CURVES = {"minimax": "#8e44ad", "nonsaturating": "#0b6e4f"}
+
+
+def saturation() -> None:
+    st.markdown("#### Why the paper's loss saturates")
+    left, right = st.columns([3, 2])
+    with right:
+        st.latex(r"\Big|\frac{\partial}{\partial \ell}\log(1 - D)\Big| = D(G(z))")
+        st.latex(r"\Big|\frac{\partial}{\partial \ell}\,(-\log D)\Big| = 1 - D(G(z))")
+        st.caption("ℓ is D's logit. Early in training D rejects G's samples (D(G(z)) near 0): there the "
+                   "minimax objective's gradient vanishes and the non-saturating one's is largest. The histogram "
+                   "is where this tab's live run puts its samples now; switch the loss on Train to move them.")
+    snap = session_runner().snapshot(touch=False)
+    d = np.linspace(0, 1, 201)
+    fig = go.Figure()
+    if snap.surface_is_probability:
+        fig.add_histogram(x=snap.d_samples, nbinsx=40, histnorm="probability", name="live D(G(z))",
+                          marker_color="rgba(232,89,12,0.45)", yaxis="y2")
+    for loss, colour in CURVES.items():
+        fig.add_scatter(x=d, y=generator_gradient(d, loss), name=f"{loss}", line=dict(color=colour, width=3))
+    fig.update_layout(height=360, margin=dict(l=40, r=40, t=20, b=40), xaxis_title="D(G(z))",
+                      yaxis_title="|gradient| w.r.t. D's logit", yaxis2=dict(overlaying="y", side="right",
+                                                                               showgrid=False, title="share"),
+                      legend=dict(orientation="h", y=1.1))
+    with left:
+        st.plotly_chart(fig, key="saturation")
+        if not snap.surface_is_probability:
+            st.caption(f"The live run uses {snap.config.loss}: D is a critic, not a probability, so there is no "
+                       "D(G(z)) in (0, 1) to place on these curves.")
+
+
+def games() -> None:
+    st.markdown("#### Games: a saddle, a cycle, and an equilibrium nobody likes")
+    controls, views = st.columns([1, 3])
+    with controls:
+        lr = st.slider("Learning rate", 0.01, 0.5, 0.1, 0.01, key="saddle_lr",
+                       help="Step size of gradient descent (x, minimising) and ascent (y, maximising).")
+        x0 = st.slider("Start x", -2.0, 2.0, 1.5, 0.1, key="saddle_x0")
+        y0 = st.slider("Start y", -2.0, 2.0, 1.0, 0.1, key="saddle_y0")
+        steps = st.slider("Steps", 10, 300, 80, 10, key="saddle_steps")
+    axis = np.linspace(-2.5, 2.5, 60)
+    xs, ys = np.meshgrid(axis, axis)
+    with views:
+        left, right = st.columns(2)
+        for column, game, surface, formula in ((left, "x2-y2", xs ** 2 - ys ** 2, r"L = x^2 - y^2"),
+                                               (right, "xy", xs * ys, r"L = x\,y")):
+            with column:
+                st.latex(formula + r",\quad \min_x \max_y L")
+                fig = go.Figure(go.Contour(x=axis, y=axis, z=surface, colorscale="RdBu", showscale=False,
+                                           contours=dict(coloring="heatmap"), opacity=0.6))
+                for update, colour in (("simultaneous", "#e8590c"), ("alternating", "#1f4e79")):
+                    path = saddle_path(game, (x0, y0), lr, steps, update)
+                    fig.add_scatter(x=path[:, 0], y=path[:, 1], mode="lines+markers", name=update,
+                                    line=dict(color=colour), marker=dict(size=3))
+                fig.add_scatter(x=[0], y=[0], mode="markers", name="Nash (0, 0)",
+                                marker=dict(symbol="x", size=12, color="black"))
+                fig.update_layout(height=380, margin=dict(l=30, r=10, t=10, b=30), legend=dict(orientation="h"),
+                                  xaxis=dict(range=[-2.5, 2.5], title="x"),
+                                  yaxis=dict(range=[-2.5, 2.5], title="y", scaleanchor="x"))
+                st.plotly_chart(fig, key=f"game_{game}")
+        st.caption("On the saddle both updates reach (0, 0). On x·y simultaneous steps spiral outwards (the "
+                   "distance grows by √(1 + lr²) per step) and alternating steps circle for ever: gradient "
+                   "play need not converge, which is why GAN training can oscillate.")
+        surface3d = go.Figure(go.Surface(x=axis, y=axis, z=xs ** 2 - ys ** 2, colorscale="RdBu", showscale=False))
+        path = saddle_path("x2-y2", (x0, y0), lr, steps, "simultaneous")
+        surface3d.add_scatter3d(x=path[:, 0], y=path[:, 1], z=path[:, 0] ** 2 - path[:, 1] ** 2, mode="lines",
+                                line=dict(color="#e8590c", width=6), name="simultaneous")
+        surface3d.update_layout(height=380, margin=dict(l=0, r=0, t=0, b=0))
+        st.plotly_chart(surface3d, key="saddle_3d")
+
+
+def payoff_game() -> None:
+    st.markdown("#### A 2 × 2 game and its pure Nash equilibria")
+    st.caption("Edit the payoffs (player 1, player 2). A cell is an equilibrium when neither player gains by "
+               "changing their own action alone. The default is the seeds' example: the only equilibrium pays "
+               "(5, 5) although both would get (8, 8) by moving together.")
+    default = [dict(action="defect", defect="5, 5", cooperate="10, 0"),
+               dict(action="cooperate", defect="0, 10", cooperate="8, 8")]
+    table = st.data_editor(default, key="payoffs", hide_index=True, disabled=["action"],
+                           column_config={"action": "player 1 \\ player 2"})
+    try:
+        cells = [[tuple(float(v) for v in str(row[c]).split(",")) for c in ("defect", "cooperate")] for row in table]
+        if any(len(cell) != 2 for row in cells for cell in row):
+            raise ValueError
+    except ValueError:
+        st.warning("Each cell needs two numbers, 'payoff to player 1, payoff to player 2'.")
+        return
+    a = np.array([[cell[0] for cell in row] for row in cells])
+    b = np.array([[cell[1] for cell in row] for row in cells])
+    found = pure_nash_equilibria(a, b)
+    names = ("defect", "cooperate")
+    if found:
+        st.success("Pure Nash equilibria: " + "; ".join(
+            f"({names[i]}, {names[j]}) paying ({a[i, j]:g}, {b[i, j]:g})" for i, j in found))
+    else:
+        st.info("No pure Nash equilibrium: every cell tempts a player to move (as in matching pennies).")
+
+
+def optimal_discriminator_view() -> None:
+    st.markdown("#### The optimal discriminator and the value of the game")
+    snap = session_runner().snapshot(touch=False)
+    if not snap.surface_is_probability:
+        st.info(f"The live run uses {snap.config.loss}: its D is a critic, not a probability, so D* and V(D, G) "
+                "of the paper do not apply. Pick minimax or non-saturating on Train.")
+        return
+    edges = np.stack([np.linspace(lo, hi, snap.surface.shape[0] + 1) for lo, hi in snap.bounds])
+    report = value_report(snap.surface, snap.p_data_mass, snap.samples, edges)
+    left, right = st.columns([3, 2])
+    with right:
+        st.latex(r"D^*(x) = \frac{p_{data}(x)}{p_{data}(x) + p_g(x)}")
+        st.latex(r"V(D^*, G) = -\log 4 + 2\,\mathrm{JSD}(p_{data} \,\|\, p_g)")
+        st.markdown(f"At iteration **{snap.iteration}**: V(D, G) = **{report['value_d']:.4f}** with the learned D; "
+                    f"V(D\\*, G) = **{report['value_d_star']:.4f}** = −log 4 + 2·{report['jsd']:.4f} "
+                    f"= {-LOG4 + 2 * report['jsd']:.4f}.")
+        st.caption("p_g is a kernel density estimate of the samples on screen (bandwidth two grid cells). No D "
+                   "does better than D*, so V(D, G) stays below V(D*, G); the floor −log 4 is reached only when "
+                   "p_g = p_data, where D* = 1/2 everywhere.")
+    with left:
+        columns = st.columns(3)
+        x = (edges[0, 1:] + edges[0, :-1]) / 2
+        y = (edges[1, 1:] + edges[1, :-1]) / 2
+        for column, (title, z, scale) in zip(columns, (
+                ("learned D(x)", snap.surface, "PRGn"), ("D*(x)", report["d_star"], "PRGn"),
+                ("D − D*", snap.surface - report["d_star"], "RdBu"))):
+            fig = go.Figure(go.Heatmap(x=x, y=y, z=z, colorscale=scale, zmid=0.5 if "D − D*" not in title else 0,
+                                       zmin=0 if "D − D*" not in title else -1, zmax=1,
+                                       colorbar=dict(thickness=8)))
+            fig.update_layout(title=title, height=300, margin=dict(l=20, r=10, t=40, b=20),
+                              yaxis=dict(scaleanchor="x"))
+            column.plotly_chart(fig, key=f"dstar_{title}")
+        h = snap.eval_history
+        fig = go.Figure()
+        fig.add_scatter(x=h["iteration"], y=h["value_d_star"], name="V(D*, G) = −log 4 + 2 JSD",
+                        line=dict(color="#1f4e79", width=3))
+        fig.add_scatter(x=h["iteration"], y=h["value_d"], name="V(D, G), learned D", line=dict(color="#e8590c"))
+        fig.add_hline(y=-LOG4, line_dash="dash", annotation_text="−log 4: p_g = p_data")
+        fig.update_layout(height=280, margin=dict(l=40, r=10, t=20, b=40), xaxis_title="iteration",
+                          legend=dict(orientation="h", y=1.15))
+        st.plotly_chart(fig, key="value_history")
+
+
+def theory_page() -> None:
+    leave_compare()
+    st.markdown("### The theory behind the training")
+    loss = LOSSES[session_runner().config.loss]
+    st.caption(f"Live run: {session_runner().config.loss}. {loss.note}")
+    running = session_runner().state == "running"
+
+    @st.fragment(run_every=2.0 if running else None)
+    def live_theory():  # follows the live run every 2 s: Plotly redraws are fine at that pace
+        optimal_discriminator_view()
+        saturation()
+    live_theory()
+    games()
+    payoff_game()
