@@ -26,7 +26,8 @@ def setting(default, help, *, low=None, high=None, choices=None, effect="live"):
 @dataclass(frozen=True)
 class TrainConfig:
     # data
-    dataset: str = setting("ring", "Target distribution p_data: a ring or a grid of Gaussians, or your own components.",
+    dataset: str = setting("ring", "Target distribution p_data: a ring or a grid of Gaussians, your own components, "
+                                   "or the paper's 1-D line of three Gaussians.",
                            choices=tuple(DATASETS), effect="rebuild")
     modes: int = setting(8, "Number of Gaussians in p_data (ring: 2-32; grid: m*m for m 2-7).",
                          low=2, high=49, effect="rebuild")

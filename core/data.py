@@ -124,7 +124,9 @@ DATASETS = {
     "ring": (lambda c: ring(c.modes, c.radius, c.std), dict(modes=8, radius=2.0, std=0.02)),
     "grid": (lambda c: grid(_grid_side(c.modes), c.spacing, c.std), dict(modes=25, spacing=2.0, std=0.05)),
     "custom": (lambda c: custom(c.components), dict()),
+    "line": (lambda c: line(), dict(modes=3)),  # the paper's Figure 1: three Gaussians on a line
 }
+PLANE_DATASETS = ("ring", "grid", "custom")  # what the Train page draws; "line" is the Theory page's 1-D run
 
 
 def mixture_for(config) -> Mixture:

@@ -11,7 +11,7 @@ import math
 import streamlit as st
 
 from core.config import FIELDS, TYPES, ConfigError, TrainConfig, coerce, validate
-from core.data import DATASETS
+from core.data import PLANE_DATASETS
 from core.export import run_archive
 from core.losses import LOSSES
 from core.models import ACTIVATIONS, LATENTS
@@ -173,7 +173,7 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
                        format_func=_fmt)
 
         with st.expander("Data (rebuilds the run)", expanded=False):
-            widget(runner, "radio", "dataset", "Target p_data", options=list(DATASETS), horizontal=True)
+            widget(runner, "radio", "dataset", "Target p_data", options=list(PLANE_DATASETS), horizontal=True)
             if config.dataset == "ring":
                 widget(runner, "slider", "modes", "Modes on the ring", min_value=2, max_value=32)
                 widget(runner, "slider", "radius", "Radius", min_value=0.5, max_value=5.0, step=0.25)
@@ -275,6 +275,9 @@ def config_from_url(params: dict) -> TrainConfig:
             config = validate(config.replace(**{name: value}))
         except ConfigError as error:
             notes.append(f"{name} = {raw!r} ignored: {error.message}")
+    if config.dataset not in PLANE_DATASETS:
+        notes.append(f"dataset {config.dataset!r} is the Theory page's 1-D run; the board keeps the ring")
+        config = config.replace(dataset="ring")
     if notes:
         notify("From the link: " + "; ".join(notes) + ".", "warning")
     return config

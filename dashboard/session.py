@@ -37,3 +37,22 @@ def session_runner() -> Runner:
         _session_runner.clear()
         runner = _session_runner()
     return runner
+
+
+# The paper's 1-D picture trains its own small GAN on the Theory page (same runner, data dimension 1).
+LINE_CONFIG = TrainConfig(dataset="line", modes=3, hidden=64, depth=2, latent_dim=1, lr_g=1e-3, lr_d=1e-3,
+                          samples_shown=400, arrow_grid=8)
+
+
+@st.cache_resource(scope="session", on_release=_release, show_spinner=False)
+def _line_runner() -> Runner:
+    return Runner(LINE_CONFIG, threads=TORCH_THREADS, idle_timeout=IDLE_TIMEOUT_S)
+
+
+def line_runner() -> Runner:
+    """This tab's 1-D run for the Theory page; stopped with the session like the board's."""
+    runner = _line_runner()
+    if runner.state == STOPPED:
+        _line_runner.clear()
+        runner = _line_runner()
+    return runner

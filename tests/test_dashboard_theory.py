@@ -19,7 +19,8 @@ def test_theory_page(no_thread_leak):
     try:
         at.run()
         assert not at.exception
-        assert len(at.get("plotly_chart")) == 8 and len(at.latex) >= 6
+        keys = [c.key for c in at.get("plotly_chart")]
+        assert len(keys) == 10 and "figure_1" in keys and "frame_(a)" in keys and len(at.latex) >= 7
         values = [m.value for m in at.markdown if "V(D, G) =" in m.value][0]
         assert "−log 4 + 2·" in values
         assert "(defect, defect) paying (5, 5)" in at.success[0].value
@@ -31,6 +32,14 @@ def test_theory_page(no_thread_leak):
         at.session_state["payoffs"] = {"edited_rows": {0: {"defect": "five"}}, "added_rows": [], "deleted_rows": []}
         at.run()
         assert not at.exception and "two numbers" in at.warning[0].value
+        at.button(key="line_step").click().run()  # the paper's 1-D picture: 100 iterations of a 1-D GAN
+        line = next(r for r in live_runners() if r.config.dataset == "line")
+        snap = line.snapshot()
+        assert snap.iteration == 100 and snap.samples.shape[1] == 1 and snap.surface.ndim == 1
+        keys = [c.key for c in at.get("plotly_chart")]
+        assert {"frame_(a)", "frame_(b)"} <= set(keys) and "frame_(c)" not in keys  # (c) comes at 150
+        assert any("(c): not reached yet" in c.value for c in at.caption)
+        assert any("Iteration **100**" in m.value for m in at.markdown)
     finally:
         for runner in live_runners():
             runner.stop()

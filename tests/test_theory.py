@@ -96,3 +96,17 @@ def test_kernel_density_is_a_density_close_to_p_data():
     assert js_divergence(truth, estimate, cell) > js_divergence(truth, kernel_density(samples, edges, 0.1), cell)
     one_d = line()
     assert kernel_density(one_d.sample(2000).numpy(), grid_edges(one_d, 200)).shape == (200,)
+
+
+def test_theorem_1_on_a_live_run():
+    from core.config import TrainConfig
+    from core.runner import Runner
+    with Runner(TrainConfig(hidden=32, depth=2, batch_size=64), threads=1) as runner:
+        snap = runner.step(200, wait=True)
+    h = snap.eval_history
+    assert np.all(h["value_d"] <= h["value_d_star"] + 1e-9) and np.all(h["value_d_star"] >= -LOG4 - 1e-9)
+    edges = np.stack([np.linspace(lo, hi, snap.surface.shape[0] + 1) for lo, hi in snap.bounds])
+    from core.theory import value_report
+    report = value_report(snap.surface, snap.p_data_mass, snap.samples, edges)
+    assert report["value_d_star"] == pytest.approx(-LOG4 + 2 * report["jsd"], abs=1e-9)
+    assert report["value_d"] <= report["value_d_star"]

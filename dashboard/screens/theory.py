@@ -7,9 +7,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.losses import LOSSES
-from core.theory import LOG4, generator_gradient, pure_nash_equilibria, saddle_path, value_report
+from core.runner import RUNNING
+from core.theory import LOG4, generator_gradient, kernel_density, pure_nash_equilibria, saddle_path, value_report
 
-from ..session import session_runner
+from ..session import line_runner, session_runner, training_slots
 from .compare import leave_compare
 
 CURVES = {"minimax": "#8e44ad", "nonsaturating": "#0b6e4f"}
@@ -153,6 +154,103 @@ def optimal_discriminator_view() -> None:
         st.plotly_chart(fig, key="value_history")
 
 
+FRAMES = ("(a)", "(b)", "(c)", "(d)")
+P_G_BANDWIDTH = 0.15  # the green line: a kernel estimate of G's samples, about half the modes' width
+
+
+def figure_1(snap, height: int = 360, small: bool = False) -> go.Figure:
+    """Goodfellow et al. (2014), Figure 1: p_data (black dots), p_g (green line), D (blue dashes), and
+    below them the z line with arrows to x = G(z)."""
+    lo, hi = (float(v) for v in snap.bounds[0])
+    edges = np.linspace(lo, hi, snap.surface.shape[0] + 1)[None]
+    x = (edges[0, 1:] + edges[0, :-1]) / 2
+    p_g = kernel_density(snap.samples, edges, P_G_BANDWIDTH)
+    top = max(float(snap.p_data.max()), float(p_g.max()), 1.0)
+    fig = go.Figure()
+    fig.add_scatter(x=x[::3], y=snap.p_data[::3], mode="markers", name="p_data", marker=dict(color="black", size=4))
+    fig.add_scatter(x=x, y=p_g, name="p_g", line=dict(color="#2ca02c", width=3))
+    fig.add_scatter(x=x, y=snap.surface, name="D(x)", line=dict(color="#1f77b4", width=2, dash="dash"))
+    z_reach = 2.0 if snap.config.latent == "normal" else 1.0
+    z = np.linspace(-z_reach, z_reach, snap.manifold.shape[1])
+    z_shown = lo + (z + z_reach) / (2 * z_reach) * (hi - lo)  # the z line drawn under the x line
+    gz = snap.manifold[0, :, 0]
+    base = -0.35 * top
+    for zs, xs in zip(z_shown, gz):
+        fig.add_annotation(x=xs, y=-0.04 * top, ax=zs, ay=base, xref="x", yref="y", axref="x", ayref="y",
+                           showarrow=True, arrowhead=2, arrowsize=1, arrowwidth=1, arrowcolor="rgba(0,0,0,0.45)")
+    fig.add_scatter(x=[lo, hi], y=[base, base], mode="lines", line=dict(color="black", width=1), showlegend=False,
+                    hoverinfo="skip")
+    fig.add_scatter(x=[lo, hi], y=[0, 0], mode="lines", line=dict(color="black", width=1), showlegend=False,
+                    hoverinfo="skip")
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30 if small else 20, b=10),
+                      showlegend=not small, legend=dict(orientation="h", y=1.12),
+                      xaxis=dict(range=[lo, hi], showticklabels=not small),
+                      yaxis=dict(range=[base * 1.15, top * 1.1], showticklabels=False, zeroline=False),
+                      annotations=list(fig.layout.annotations) + ([dict(text="z", x=lo, y=base, showarrow=False,
+                                                                         xanchor="right")] if not small else []))
+    return fig
+
+
+def paper_picture() -> None:
+    st.markdown("#### The paper's picture, live: a 1-D GAN")
+    runner = line_runner()
+    buttons = st.columns(4)
+    if buttons[0].button("Pause" if runner.state == RUNNING else "Train the 1-D GAN", key="line_run", type="primary"):
+        if runner.state == RUNNING:
+            runner.pause(wait=True)
+        else:
+            session_runner().pause(wait=True)  # one training thread per tab
+            position = training_slots().request(runner)
+            if position:
+                st.warning(f"Every training slot is busy: number {position} in line. Try again in a moment.")
+        st.rerun()
+    if buttons[1].button("Step 100", key="line_step", disabled=runner.state == RUNNING):
+        runner.step(100, wait=True, timeout=60)
+        st.rerun()
+    if buttons[2].button("Start over", key="line_reset"):
+        runner.reset()
+        runner.wait_parked(10)
+        st.session_state.pop("line_frames", None)
+        st.rerun()
+
+    @st.fragment(run_every=0.5 if runner.state == RUNNING else None)
+    def live():
+        snap = runner.snapshot()
+        frames = st.session_state.setdefault("line_frames", {})
+        m = snap.metrics
+        at_half = snap.iteration >= 300 and abs(m.d_real - 0.5) < 0.02 and abs(m.d_fake - 0.5) < 0.02
+        for label, due in zip(FRAMES, (snap.iteration == 0, snap.iteration >= 50, snap.iteration >= 150, at_half)):
+            if due and label not in frames:
+                frames[label] = snap
+        left, right = st.columns([3, 2])
+        with left:
+            st.plotly_chart(figure_1(snap), key="figure_1")
+        with right:
+            st.latex(r"D^*(x) = \frac{p_{data}(x)}{p_{data}(x) + p_g(x)} \;\to\; \tfrac12")
+            st.markdown(f"Iteration **{snap.iteration}**: mean D on data {m.d_real:.3f}, on samples {m.d_fake:.3f}.")
+            st.caption("Black dots: p_data. Green: p_g (a kernel estimate of G's samples, bandwidth "
+                       f"{P_G_BANDWIDTH}). Blue dashes: D. Below, the line of z with arrows to x = G(z): where the "
+                       "arrows crowd, G squeezes z and p_g is high. The strip keeps frames (a)-(d), from the start "
+                       "to D = 1/2 on data and samples.")
+        strip = st.columns(4)
+        for column, label in zip(strip, FRAMES):
+            if label in frames:
+                fig = figure_1(frames[label], height=200, small=True)
+                fig.update_layout(title=dict(text=f"{label} iteration {frames[label].iteration}", font=dict(size=12)))
+                column.plotly_chart(fig, key=f"frame_{label}")
+            else:
+                column.caption(f"{label}: not reached yet")
+    live()
+
+
+def leave_paper_picture() -> None:
+    """Called by the other pages: the 1-D run pauses when its page is not shown."""
+    if st.session_state.get("line_frames") is not None:
+        runner = line_runner()
+        if runner.state == RUNNING:
+            runner.pause()
+
+
 def theory_page() -> None:
     leave_compare()
     st.markdown("### The theory behind the training")
@@ -165,5 +263,6 @@ def theory_page() -> None:
         optimal_discriminator_view()
         saturation()
     live_theory()
+    paper_picture()
     games()
     payoff_game()

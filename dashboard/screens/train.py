@@ -9,10 +9,12 @@ from .. import controls
 from ..live import live_view
 from ..session import session_runner, training_slots
 from .compare import leave_compare
+from .theory import leave_paper_picture
 
 
 def train_page() -> None:
     leave_compare()
+    leave_paper_picture()
     if "initial_config" not in st.session_state:  # a shared link describes the run to start from
         st.session_state["initial_config"] = controls.config_from_url(dict(st.query_params))
     runner, slots = session_runner(), training_slots()
