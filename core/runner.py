@@ -30,7 +30,7 @@ IDLE, RUNNING, PAUSED, DIVERGED, STOPPED = "idle", "running", "paused", "diverge
 STEP_KINDS = ("iteration", "d", "g")
 TRAIN_COLUMNS = ("iteration", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_g")
 EVAL_COLUMNS = ("iteration", "d_real", "d_fake", "modes_captured", "high_quality", "reverse_kl", "jsd",
-                "value_d", "value_d_star")  # V(D, G) with the learned D and V(D*, G) = -log 4 + 2 JSD, on the grid
+                "value_d", "value_d_star", "jsd_grid")  # V(D, G), V(D*, G) and JSD of Theorem 1, on the view grid
 _ids = itertools.count(1)
 _alive: "weakref.WeakSet[Runner]" = weakref.WeakSet()
 
@@ -343,10 +343,10 @@ class Runner:
         else:
             frame.update(surface=self._snapshot.surface, surface_iteration=self._snapshot.surface_iteration)
         if evaluated:
-            m, values = self._metrics, (math.nan, math.nan)
+            m, values = self._metrics, (math.nan, math.nan, math.nan)
             if gan.loss.probability and gan.mixture.dim == 2:  # V(D, G) needs D to be a probability
                 report = value_report(frame["surface"], self._probe.p_data_mass, frame["samples"], self._probe.edges)
-                values = (report["value_d"], report["value_d_star"])
+                values = (report["value_d"], report["value_d_star"], report["jsd"])
             shares = m.mode_counts / max(1, len(self._probe.z_eval))
             self._eval_history.append((m.iteration, m.d_real, m.d_fake, m.modes_captured, m.high_quality,
                                        m.reverse_kl, m.jsd, *values, *shares))

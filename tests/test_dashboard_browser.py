@@ -113,3 +113,19 @@ def test_closed_tabs_leave_no_training_behind(server):
                 break
             time.sleep(2)
         assert busy <= capacity and alive <= 2, (busy, capacity, alive)
+
+
+def test_theory_and_compare_pages_render(server):
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{server}/theory")
+        page.wait_for_selector("text=The optimal discriminator and the value of the game", timeout=60_000)
+        page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+        assert page.locator(".js-plotly-plot").count() >= 8
+        page.screenshot(path=str(ARTIFACTS / "theory-1920x1080.png"))
+        page.goto(f"{server}/compare")
+        page.wait_for_selector("text=Compare two configurations over seeds", timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "compare-1920x1080.png"))
+        assert not errors, errors

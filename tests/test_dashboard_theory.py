@@ -1,6 +1,7 @@
 """The Theory page under AppTest: its numbers come from core.theory, and the payoff table is validated."""
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.runner import live_runners
@@ -20,7 +21,15 @@ def test_theory_page(no_thread_leak):
         at.run()
         assert not at.exception
         keys = [c.key for c in at.get("plotly_chart")]
-        assert len(keys) == 10 and "figure_1" in keys and "frame_(a)" in keys and len(at.latex) >= 7
+        assert len(keys) == 11 and "figure_1" in keys and "frame_(a)" in keys and "fits" in keys
+        fits = at.session_state["fits"]
+        assert abs(fits["reverse_kl"][0]) == pytest.approx(2.0, abs=0.05) and abs(fits["kl"][0]) < 1e-6
+        at.slider(key="fit_separation").set_value(0.0).run()  # one mode: all three fits agree
+        fits = at.session_state["fits"]
+        assert all(abs(mean) < 0.05 and std == pytest.approx(0.5, rel=0.05) for mean, std in fits.values())
+        before = at.get("plotly_chart")[-3].proto.spec
+        at.slider(key="saddle_lr").set_value(0.3).run()  # the saddle paths follow the learning rate
+        assert at.get("plotly_chart")[-3].proto.spec != before
         values = [m.value for m in at.markdown if "V(D, G) =" in m.value][0]
         assert "−log 4 + 2·" in values
         assert "(defect, defect) paying (5, 5)" in at.success[0].value

@@ -110,3 +110,37 @@ def test_theorem_1_on_a_live_run():
     report = value_report(snap.surface, snap.p_data_mass, snap.samples, edges)
     assert report["value_d_star"] == pytest.approx(-LOG4 + 2 * report["jsd"], abs=1e-9)
     assert report["value_d"] <= report["value_d_star"]
+
+
+def test_theorem_1_on_random_normalised_densities():
+    rng = np.random.default_rng(7)
+    cell = 0.01
+    for _ in range(20):
+        p, q = rng.random(500), rng.random(500) * (rng.random(500) > 0.3)  # q vanishes on part of the support
+        p, q = p / (p.sum() * cell), q / (q.sum() * cell)
+        d_star = optimal_discriminator(p, q)
+        v_star = value_function(d_star, p, q, cell)
+        assert v_star == pytest.approx(-LOG4 + 2 * js_divergence(p, q, cell), abs=1e-9)
+        for _ in range(5):
+            assert value_function(rng.random(500), p, q, cell) <= v_star
+    same = rng.random(50)
+    assert np.all(optimal_discriminator(same, same) == 0.5)
+
+
+def test_generator_gradient_matches_autograd():
+    import torch
+    from core.losses import LOSSES
+    logits = torch.linspace(-6, 6, 25, requires_grad=True)
+    for loss in ("minimax", "nonsaturating"):
+        (grad,) = torch.autograd.grad(LOSSES[loss].g(logits) * len(logits), logits)  # per-sample gradient
+        expected = generator_gradient(torch.sigmoid(logits).detach().numpy(), loss)
+        assert np.allclose(np.abs(grad.numpy()), expected, atol=1e-6)
+
+
+def test_paths_converge_spiral_or_cycle_as_theory_says():
+    for update in ("simultaneous", "alternating"):
+        assert np.abs(saddle_path("x2-y2", (1.5, -1.0), 0.05, 400, update)[-1]).max() < 1e-6
+    norms = np.linalg.norm(saddle_path("xy", (0.3, 0.8), 0.2, 100, "simultaneous"), axis=1)
+    assert np.all(np.diff(norms) > 0)  # outward every single step
+    bounded = np.linalg.norm(saddle_path("xy", (0.3, 0.8), 0.2, 5000, "alternating"), axis=1)
+    assert bounded.max() < 1.2 * bounded[0]

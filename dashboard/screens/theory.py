@@ -8,7 +8,8 @@ import streamlit as st
 
 from core.losses import LOSSES
 from core.runner import RUNNING
-from core.theory import LOG4, generator_gradient, kernel_density, pure_nash_equilibria, saddle_path, value_report
+from core.theory import (LOG4, fit_gaussian, generator_gradient, kernel_density, pure_nash_equilibria, saddle_path,
+                         value_report)
 
 from ..session import line_runner, session_runner, training_slots
 from .compare import leave_compare
@@ -145,8 +146,10 @@ def optimal_discriminator_view() -> None:
             column.plotly_chart(fig, key=f"dstar_{title}")
         h = snap.eval_history
         fig = go.Figure()
-        fig.add_scatter(x=h["iteration"], y=h["value_d_star"], name="V(D*, G) = −log 4 + 2 JSD",
+        fig.add_scatter(x=h["iteration"], y=h["value_d_star"], name="V(D*, G)",
                         line=dict(color="#1f4e79", width=3))
+        fig.add_scatter(x=h["iteration"], y=-LOG4 + 2 * h["jsd_grid"], name="−log 4 + 2 JSD",
+                        line=dict(color="#7fb3e6", width=2, dash="dot"))
         fig.add_scatter(x=h["iteration"], y=h["value_d"], name="V(D, G), learned D", line=dict(color="#e8590c"))
         fig.add_hline(y=-LOG4, line_dash="dash", annotation_text="−log 4: p_g = p_data")
         fig.update_layout(height=280, margin=dict(l=40, r=10, t=20, b=40), xaxis_title="iteration",
@@ -251,6 +254,41 @@ def leave_paper_picture() -> None:
             runner.pause()
 
 
+FITS = {"kl": ("forward KL(p‖q): mean-seeking", "#1f77b4"), "reverse_kl": ("reverse KL(q‖p): mode-seeking", "#d62728"),
+        "js": ("JSD(p, q)", "#2ca02c")}
+
+
+def which_divergence() -> None:
+    st.markdown("#### Which divergence? One Gaussian fitted to two modes")
+    controls, view = st.columns([1, 3])
+    with controls:
+        separation = st.slider("Distance between the modes", 0.0, 6.0, 4.0, 0.5, key="fit_separation",
+                               help="Two equal Gaussians of std 0.5 at ± half this distance.")
+        st.latex(r"\mathrm{KL}(p\,\|\,q) = \int p \log \frac{p}{q}")
+    x = np.linspace(-8, 8, 1601)
+    half = separation / 2
+    p = 0.5 * np.exp(-0.5 * ((x + half) / 0.5) ** 2) + 0.5 * np.exp(-0.5 * ((x - half) / 0.5) ** 2)
+    p /= p.sum() * (x[1] - x[0])
+    fig = go.Figure()
+    fig.add_scatter(x=x, y=p, name="p (two modes)", line=dict(color="black", width=3))
+    fits = {}
+    for divergence, (label, colour) in FITS.items():
+        mean, std = fit_gaussian(x, p, divergence)
+        fits[divergence] = (mean, std)
+        q = np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * np.sqrt(2 * np.pi))
+        fig.add_scatter(x=x, y=q, name=f"{label}: mean {mean:.2f}, std {std:.2f}", line=dict(color=colour, dash="dash"))
+    fig.update_layout(height=320, margin=dict(l=30, r=10, t=10, b=30), legend=dict(orientation="h", y=1.2),
+                      xaxis=dict(range=[-6, 6]))
+    with view:
+        st.plotly_chart(fig, key="fits")
+        st.caption("Forward KL punishes q for missing mass of p, so one wide bump covers both modes; reverse KL "
+                   "punishes q for mass where p has none, so it locks onto one mode; JS sits in between or on one "
+                   "mode as the modes separate. The original GAN's G ends up minimising a JS-like divergence, but "
+                   "this fit says little by itself about mode collapse: a collapsed G is a failure of the game's "
+                   "dynamics (a G that a fixed D cannot push back), not the optimum of a divergence.")
+    st.session_state["fits"] = fits  # what the page computed, for tests
+
+
 def theory_page() -> None:
     leave_compare()
     st.markdown("### The theory behind the training")
@@ -264,5 +302,6 @@ def theory_page() -> None:
         saturation()
     live_theory()
     paper_picture()
+    which_divergence()
     games()
     payoff_game()
