@@ -27,7 +27,7 @@ from .config import ConfigError, TrainConfig
 from .data import mixture_for
 from .losses import LOSSES
 from .metrics import jsd, mode_statistics
-from .models import LATENTS, build_players
+from .models import LATENTS
 from .snapshot import Probe
 from .training import GAN, make_optimizer
 

@@ -1,5 +1,5 @@
 from core.config import TrainConfig
-from core.runner import PAUSED, RUNNING, Runner
+from core.runner import RUNNING, Runner
 from core.slots import TrainingSlots, default_capacity
 
 SMALL = TrainConfig(hidden=8, depth=1, batch_size=16, eval_samples=200, samples_shown=50, grid_size=20)

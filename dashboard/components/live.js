@@ -452,24 +452,28 @@ function draw(state, d) {
 // Frames come from their own route, at the refresh rate while training and once a second otherwise.
 // When the run's state changes under us (it paused itself, diverged), Streamlit is told, so the controls
 // follow.
-async function tick(state) {
+async function tick(state, generation) {
+  // one loop per mount: a fetch still in flight when Streamlit re-renders the component must not start
+  // a second loop, so every step checks that its mount is still the current one
+  if (generation !== state.generation) return;
   const started = performance.now();
   let state_ = state.lastState;
   try {
     const response = await fetch(`${state.url}?have=${encodeURIComponent(state.staticKey || "")}`, { cache: "no-store" });
+    if (generation !== state.generation) return;
     if (response.status === 404) { state.stopped = true; return; }
     if (response.ok) {
       const frame = await response.json();
-      if (state.stopped) return;
+      if (state.stopped || generation !== state.generation) return;
       draw(state, frame);
       state_ = frame.state;
       if (frame.state !== state.pageState) { state.pageState = frame.state; state.setTriggerValue("state", frame.state); }
     }
   } catch (error) { /* the server restarts or the tab sleeps: try again */ }
   state.lastState = state_;
-  if (state.stopped) return;
+  if (state.stopped || generation !== state.generation) return;
   const every = state_ === "running" ? state.refresh : 1.0;
-  state.timer = setTimeout(() => tick(state), Math.max(0, every * 1000 - (performance.now() - started)));
+  state.timer = setTimeout(() => tick(state, generation), Math.max(0, every * 1000 - (performance.now() - started)));
 }
 
 export default function (component) {
@@ -485,6 +489,9 @@ export default function (component) {
   draw(state, data.frame);
   state.stopped = false;
   clearTimeout(state.timer);
-  tick(state);
-  return () => { state.stopped = true; clearTimeout(state.timer); };
+  const generation = (state.generation = (state.generation || 0) + 1);
+  tick(state, generation);
+  // Streamlit may call a mount's cleanup after the next mount has started (its call is asynchronous):
+  // only the current mount's cleanup may stop the loop
+  return () => { if (state.generation === generation) { state.stopped = true; clearTimeout(state.timer); } };
 }
