@@ -6,8 +6,11 @@
 2. The live runner vs our bare loop, alternating: unwatched, and read every 0.1 s as the dashboard reads it
    (a snapshot every 0.1 s, metrics every 0.5 s).
 3. What one snapshot costs: the picture (samples, D's surface, gradient arrows) and the metrics.
+4. What each remedy costs per iteration, relative to the plain step (paired rounds, 1 thread), and what
+   an unrolled G step costs in units of one D step (a D forward + backward on a batch): unrolling K
+   steps should cost about K + 1 of them.
 
-    python benchmarks/train_speed.py [--rounds 7] [--iterations 200] [--threads 1] [--k 1]
+    python benchmarks/train_speed.py [--rounds 7] [--iterations 200] [--threads 1] [--k 1] [--only remedies]
 """
 from __future__ import annotations
 
@@ -108,7 +111,10 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=3.0, help="seconds per round of the runner comparison")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--k", type=int, default=1)
+    parser.add_argument("--only", choices=("remedies",), help="run only section 4")
     args = parser.parse_args(argv)
+    if args.only == "remedies":
+        return remedy_costs(TrainConfig(k=args.k), max(3, args.rounds // 2), max(20, args.iterations // 4))
     torch.set_num_threads(args.threads)
     config = TrainConfig(k=args.k)
     print(f"torch {torch.__version__}, {args.threads} thread(s); MLPs {config.depth}x{config.hidden} "
@@ -154,6 +160,44 @@ def main(argv=None):
             fn()
             times.append((time.perf_counter() - start) * 1e3)
         print(f"  {label:<40} {statistics.median(times):7.2f} ms")
+
+    remedy_costs(config, max(3, args.rounds // 2), max(20, args.iterations // 4))
+
+
+REMEDY_RUNS = {"feature matching W=1": dict(feature_matching=1.0),
+               "minibatch discrimination (kernel)": dict(minibatch_discrimination=True),
+               "minibatch discrimination (stddev)": dict(minibatch_discrimination=True, minibatch_kind="stddev"),
+               "historical averaging": dict(historical_averaging=0.1),
+               "unrolled K=1": dict(unrolled=1), "unrolled K=5": dict(unrolled=5), "unrolled K=10": dict(unrolled=10),
+               "packing m=2": dict(pack=2), "packing m=4": dict(pack=4), "spectral norm": dict(spectral_norm=True)}
+
+
+def remedy_costs(config: TrainConfig, rounds: int, iterations: int) -> None:
+    torch.set_num_threads(1)
+    print(f"\n4. cost of each remedy: seconds per iteration / plain seconds per iteration, 1 thread, "
+          f"{rounds} paired rounds of {iterations} iterations (median, min-max)")
+    plain = GAN(config)
+    for name, changes in REMEDY_RUNS.items():
+        remedied = GAN(config.replace(**changes))
+        for _ in range(3):
+            plain.train_iteration()
+            remedied.train_iteration()
+        ratios = []
+        for _ in range(rounds):
+            ratios.append(rate(plain.train_iteration, iterations) / rate(remedied.train_iteration, iterations))
+        print(f"  {name:<36} x{statistics.median(ratios):5.2f}   ({min(ratios):.2f}-{max(ratios):.2f})")
+
+    print("\n   an unrolled G step in units of one D step (median of paired rounds); K + 1 is the goal")
+    d_step_gan = GAN(config)
+    for k in (1, 3, 5, 10):
+        unrolled, base = GAN(config.replace(unrolled=k)), GAN(config)
+        units = []
+        for _ in range(rounds):
+            t_d = 1 / rate(d_step_gan.d_step, iterations)
+            t_g0 = 1 / rate(base.g_step, iterations)
+            t_gk = 1 / rate(unrolled.g_step, max(5, iterations // (k + 1)))
+            units.append((t_gk - t_g0) / t_d)
+        print(f"  K = {k:<3} extra cost of G's step: {statistics.median(units):5.2f} D steps   (K + 1 = {k + 1})")
 
 
 if __name__ == "__main__":

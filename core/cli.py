@@ -88,7 +88,7 @@ def add_setting_flags(parser: argparse.ArgumentParser, names) -> None:
         elif TYPES[name] is bool:
             parser.add_argument(flag(name), action=argparse.BooleanOptionalAction, default=None, help=meta["help"])
         else:
-            parser.add_argument(flag(name), type=_typed(name), choices=meta["choices"], metavar=name.upper(),
+            parser.add_argument(flag(name), type=_typed(name), choices=meta["choices"], metavar=meta["metavar"] or name.upper(),
                                 help=meta["help"] + bounds)
 
 
@@ -122,11 +122,12 @@ def build_parser() -> Parser:
     evaluate_.add_argument("--json", action="store_true", help="print one JSON object")
     sweep_ = commands.add_parser(
         "sweep", help="train many seeds together and report mean, std and standard error",
-        description="Train seeds SEED, SEED+1, ... of one config together (one batch of matrix products) and "
-                    "report each metric's mean, standard deviation and standard error over seeds, with per-seed rows.")
+        description="Train seeds SEED, SEED+1, ... of one config together (one batch of matrix products; seed by "
+                    "seed with spectral norm or a remedy) and report each metric's mean, standard deviation and "
+                    "standard error over seeds, with per-seed rows.")
     sweep_.add_argument("--preset", choices=PRESETS, default="ring8", help="start from this scenario (default ring8)")
     sweep_.add_argument("--seeds", type=_positive_int, default=4, help="how many seeds (default 4)")
-    add_setting_flags(sweep_, [name for name in FIELDS if name != "spectral_norm"])
+    add_setting_flags(sweep_, FIELDS)
     sweep_.add_argument("--json", action="store_true", help="print one JSON object")
     sweep_.add_argument("--threads", type=_positive_int, default=os.cpu_count() or 1,
                         help="torch intra-op threads (default: all cores)")

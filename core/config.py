@@ -1,8 +1,10 @@
 """TrainConfig: the one description of a run that the CLI, the runner and the dashboard share.
 
 Each field carries its help text, its range or choices and its effect on a running run:
-  "live"    applied between two iterations, nothing is lost;
-  "rebuild" new data set or new networks: the run restarts from iteration 0 and says so.
+  "live"          applied between two iterations, nothing is lost;
+  "discriminator" D gets a new shape (packing, a minibatch layer, spectral norm): a fresh D is built, G
+                  keeps its weights and the run goes on, and says so;
+  "rebuild"       new data set or new networks: the run restarts from iteration 0 and says so.
 The CLI's flags and the dashboard's widgets are built from this metadata.
 """
 from __future__ import annotations
@@ -15,12 +17,14 @@ from dataclasses import dataclass, field
 from .data import DATASETS, mixture_for
 from .losses import LOSSES
 from .models import ACTIVATIONS, LATENTS
+from .remedies import MINIBATCH
 
 OPTIMIZERS = ("adam", "sgd")
 
 
-def setting(default, help, *, low=None, high=None, choices=None, effect="live"):
-    return field(default=default, metadata=dict(help=help, low=low, high=high, choices=choices, effect=effect))
+def setting(default, help, *, low=None, high=None, choices=None, effect="live", metavar=None):
+    return field(default=default, metadata=dict(help=help, low=low, high=high, choices=choices, effect=effect,
+                                                metavar=metavar))
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ class TrainConfig:
     latent: str = setting("normal", "Distribution of z: standard normal or uniform on [-1, 1].",
                           choices=tuple(LATENTS), effect="rebuild")
     spectral_norm: bool = setting(False, "Spectral normalisation of D's weights (Miyato et al. 2018): keeps D Lipschitz.",
-                                  effect="rebuild")
+                                  effect="discriminator")
     seed: int = setting(0, "Seed of initial weights and of every random draw: same seed, same numbers.",
                         low=0, high=2**31 - 1, effect="rebuild")
     # the game
@@ -57,6 +61,25 @@ class TrainConfig:
     clip: float = setting(0.01, "WGAN: D's weights are clipped to [-clip, clip] after each update.", low=1e-4, high=1.0)
     gp_lambda: float = setting(10.0, "WGAN-GP: weight of the gradient penalty that keeps D 1-Lipschitz.",
                                low=0.0, high=1000.0)
+    # remedies (core/remedies.py)
+    feature_matching: float = setting(0.0, "Feature matching (Salimans et al. 2016): G's loss becomes (1 - W) x its "
+                                           "adversarial loss + W x ||E f(x) - E f(G(z))||^2 over D's last hidden "
+                                           "features; W = 1 is pure feature matching, 0 is off.", low=0.0, high=1.0,
+                                      metavar="W")
+    minibatch_discrimination: bool = setting(False, "Minibatch discrimination (Salimans et al. 2016): a layer lets D "
+                                                    "compare each sample with the rest of its batch, so a collapsed "
+                                                    "batch is easy to spot.", effect="discriminator")
+    minibatch_kind: str = setting("kernel", "Minibatch layer: the paper's projected L1 kernel, or the cheaper "
+                                            "minibatch standard deviation (Karras et al. 2018).",
+                                  choices=tuple(MINIBATCH), effect="discriminator")
+    historical_averaging: float = setting(0.0, "Historical averaging (Salimans et al. 2016): each player's loss gains "
+                                               "lambda ||theta - mean of its past theta||^2; 0 is off.",
+                                          low=0.0, high=100.0, metavar="L")
+    unrolled: int = setting(0, "Unrolled GAN (Metz et al. 2017): G's loss is taken against D unrolled K updates "
+                               "ahead, differentiated through them; D's own weights are untouched. 0 is off.",
+                            low=0, high=10, metavar="K")
+    pack: int = setting(1, "Packing (PacGAN, Lin et al. 2018): D judges m samples at once, real packs against "
+                           "generated packs; 1 is off.", low=1, high=4, effect="discriminator", metavar="M")
     # optimisation
     optimizer: str = setting("adam", "Optimizer of both players (a change keeps the weights, restarts the moments).",
                              choices=OPTIMIZERS)
@@ -152,3 +175,8 @@ def validate(config: TrainConfig) -> TrainConfig:
 def rebuild_fields(changes: dict) -> list[str]:
     """The changed settings that need a new data set or new networks."""
     return [name for name in changes if FIELDS[name].metadata["effect"] == "rebuild"]
+
+
+def discriminator_fields(changes: dict) -> list[str]:
+    """The changed settings that give D a new shape (a fresh D; G and the run go on)."""
+    return [name for name in changes if FIELDS[name].metadata["effect"] == "discriminator"]

@@ -119,12 +119,12 @@ def evaluate(gan, z: torch.Tensor, real: torch.Tensor, *, with_jsd: bool = True)
     """
     with torch.no_grad(), frozen(gan.D):
         fake = gan.G(z)
-        out = gan.loss.output(gan.D(torch.cat([real, fake])))
+        out_real, out_fake = (gan.loss.output(out) for out in gan.judge(real, fake))
     samples = fake.numpy()
     stats = mode_statistics(samples, gan.mixture)
     metrics = Metrics(
         iteration=gan.iteration,
-        d_real=float(out[: len(real)].mean()), d_fake=float(out[len(real):].mean()),
+        d_real=float(out_real.mean()), d_fake=float(out_fake.mean()),
         d_is_probability=gan.loss.probability,
         modes_captured=stats.modes_captured, modes_total=gan.mixture.n_modes,
         high_quality=stats.high_quality, reverse_kl=stats.reverse_kl,

@@ -7,6 +7,8 @@ from typing import Callable
 import torch
 from torch import nn
 
+from .remedies import MINIBATCH, Discriminator
+
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,
     "leakyrelu": lambda: nn.LeakyReLU(0.2),
@@ -19,18 +21,22 @@ LATENTS: dict[str, Callable[[int, int, torch.Generator | None], torch.Tensor]] =
 }
 
 
-def mlp(n_in: int, n_out: int, width: int, depth: int, activation: str) -> nn.Sequential:
-    """depth hidden layers of `width` units, then a linear output layer."""
+def hidden_layers(n_in: int, width: int, depth: int, activation: str) -> nn.Sequential:
     layers, n = [], n_in
     for _ in range(depth):
         layers += [nn.Linear(n, width), ACTIVATIONS[activation]()]
         n = width
-    return nn.Sequential(*layers, nn.Linear(n, n_out))
+    return nn.Sequential(*layers)
 
 
-def with_spectral_norm(net: nn.Sequential) -> nn.Sequential:
+def mlp(n_in: int, n_out: int, width: int, depth: int, activation: str) -> nn.Sequential:
+    """depth hidden layers of `width` units, then a linear output layer."""
+    return nn.Sequential(*hidden_layers(n_in, width, depth, activation), nn.Linear(width, n_out))
+
+
+def with_spectral_norm(net: nn.Module) -> nn.Module:
     """Divide each weight by its largest singular value (Miyato et al. 2018), by PyTorch's own parametrization."""
-    for module in net:
+    for module in net.modules():
         if isinstance(module, nn.Linear):
             nn.utils.parametrizations.spectral_norm(module)
     return net
@@ -41,13 +47,28 @@ def with_spectral_norm(net: nn.Sequential) -> nn.Sequential:
 _GLOBAL_RNG = threading.Lock()
 
 
+def discriminator(data_dim: int, width: int, depth: int, activation: str, spectral_norm: bool, pack: int = 1,
+                  minibatch: str | None = None) -> Discriminator:
+    """D maps x (or a pack of m samples) to one raw output (logit or score), optionally through a minibatch layer."""
+    body = hidden_layers(data_dim * pack, width, depth, activation)
+    layer = MINIBATCH[minibatch](width) if minibatch else None
+    net = Discriminator(body, nn.Linear(layer.out_features if layer else width, 1), pack, layer)
+    return with_spectral_norm(net) if spectral_norm else net
+
+
 def build_players(data_dim: int, latent_dim: int, width: int, depth: int, activation: str,
-                  spectral_norm: bool, seed: int) -> tuple[nn.Sequential, nn.Sequential]:
-    """(G, D): G maps z in R^latent_dim to x in R^data_dim, D maps x to one raw output (logit or score)."""
+                  spectral_norm: bool, seed: int, pack: int = 1,
+                  minibatch: str | None = None) -> tuple[nn.Sequential, Discriminator]:
+    """(G, D): G maps z in R^latent_dim to x in R^data_dim; D as `discriminator` builds it."""
     with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         generator = mlp(latent_dim, data_dim, width, depth, activation)
-        discriminator = mlp(data_dim, 1, width, depth, activation)
-        if spectral_norm:
-            with_spectral_norm(discriminator)
-    return generator, discriminator
+        return generator, discriminator(data_dim, width, depth, activation, spectral_norm, pack, minibatch)
+
+
+def build_discriminator(data_dim: int, width: int, depth: int, activation: str, spectral_norm: bool, seed: int,
+                        pack: int = 1, minibatch: str | None = None) -> Discriminator:
+    """A fresh D alone (a live change of D's shape keeps G)."""
+    with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return discriminator(data_dim, width, depth, activation, spectral_norm, pack, minibatch)

@@ -56,3 +56,55 @@ PRESETS: dict[str, Preset] = {
         "samples glide down the critic's slope and reach all eight modes with nearly equal mass (reverse "
         "KL under 0.1 by iteration 4,000), while the high-quality share climbs slowly.")),
 }
+
+
+# ---- remedies: the mode-collapse scenario with one remedy on, shorter so that three seeds fit in a test.
+# Each claim compares seeds 0, 1, 2 with and without the remedy over the same 2,000 iterations; "modes
+# held" is modes captured averaged over the evaluations of the second half (every 250 iterations from
+# 1,000), which a single last evaluation would make a coin toss. tests/test_remedy_presets.py checks them.
+REMEDY_STEPS = 2000
+COLLAPSE = PRESETS["mode-collapse"].config.replace(steps=REMEDY_STEPS, eval_every=250)
+
+FM_TEXT = (
+    "Feature matching (Salimans et al. 2016), W = 1: G stops trying to fool D and matches the mean of D's "
+    "last hidden features on data instead. Over seeds 0-2 and 2,000 iterations of the mode-collapse "
+    "scenario, G holds 4.4 modes on average over the second half against 2.7 without the remedy, and ends "
+    "with reverse KL 0.42 against 1.13; the high-quality share is 0.60 against 0.51. Watch the mode "
+    "heatmap: more stripes, and they stay. Lower W mixes the adversarial loss back in.")
+MBD_TEXT = (
+    "Minibatch discrimination (Salimans et al. 2016), the paper's L1 kernel: D sees how alike the samples "
+    "of its batch are. In this 2-D setting it does not bring the modes back: over seeds 0-2 and 2,000 "
+    "iterations G holds 0.8 modes on average over the second half against 2.7 without it, and the high-"
+    "quality share falls to 0.12 against 0.51. What it shows instead is D winning: G's first samples sit "
+    "together, the kernel tells their batch from a batch of data at once, and at the end D(x) - D(G(z)) "
+    "is 0.95 against 0.41. Try the cheaper std-dev feature from the Remedies section.")
+HA_TEXT = (
+    "Historical averaging (Salimans et al. 2016), lambda = 0.01: each player's loss gains the squared "
+    "distance of its weights from the mean of its past weights. It does not capture more modes here: over "
+    "seeds 0-2 and 2,000 iterations G holds 1.5 modes on average over the second half against 2.7 without "
+    "it, with a high-quality share of 0.15 against 0.51. What holds is what it is for, damping "
+    "oscillation: the mode shares change four times less between evaluations (0.028 against 0.124). Watch "
+    "the heatmap: steady stripes, slow to form. At lambda = 0.1 G barely leaves its starting weights.")
+UNROLLED_TEXT = (
+    "Unrolled GAN (Metz et al. 2017), K = 3: G's loss is taken against D after three more updates on the "
+    "same batch, differentiated through them, so G anticipates D's answer; D's own weights never see the "
+    "unrolling. Over seeds 0-2 and 2,000 iterations G holds 4.2 modes on average over the second half "
+    "against 2.7 without it and visits 6.7 of the 8 modes against 4.3. It does not settle: the mode "
+    "shares hop more (0.17 against 0.12 between evaluations) and fewer samples are of high quality (0.31 "
+    "against 0.51). Each iteration costs about ten plain ones.")
+PACK_TEXT = (
+    "PacGAN (Lin et al. 2018), m = 2: D judges pairs, real with real and generated with generated, so a "
+    "pair from a collapsed G (two samples of one mode) looks unlike a pair of data. Over seeds 0-2 and "
+    "2,000 iterations G holds 3.5 modes on average over the second half against 2.7 without it, visits "
+    "6.3 of the 8 against 4.3, hops half as much (0.063 against 0.124) and ends with reverse KL 0.68 "
+    "against 1.13; fewer of its samples are of high quality yet (0.32 against 0.51). D's surface shows D "
+    "on a point packed with G's current samples.")
+
+REMEDY_PRESETS: dict[str, Preset] = {
+    "remedy-feature-matching": Preset(COLLAPSE.replace(feature_matching=1.0), FM_TEXT),
+    "remedy-minibatch-discrimination": Preset(COLLAPSE.replace(minibatch_discrimination=True), MBD_TEXT),
+    "remedy-historical-averaging": Preset(COLLAPSE.replace(historical_averaging=0.01), HA_TEXT),
+    "remedy-unrolled": Preset(COLLAPSE.replace(unrolled=3), UNROLLED_TEXT),
+    "remedy-packing": Preset(COLLAPSE.replace(pack=2), PACK_TEXT),
+}
+PRESETS.update(REMEDY_PRESETS)

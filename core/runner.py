@@ -19,7 +19,7 @@ from collections import deque
 
 import torch
 
-from .config import TrainConfig, rebuild_fields, validate
+from .config import TrainConfig, discriminator_fields, rebuild_fields, validate
 from .history import BoundedHistory
 from .metrics import evaluate
 from .snapshot import Probe, Snapshot, picture
@@ -31,6 +31,7 @@ STEP_KINDS = ("iteration", "d", "g")
 TRAIN_COLUMNS = ("iteration", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_g")
 EVAL_COLUMNS = ("iteration", "d_real", "d_fake", "modes_captured", "high_quality", "reverse_kl", "jsd",
                 "value_d", "value_d_star", "jsd_grid")  # V(D, G), V(D*, G) and JSD of Theorem 1, on the view grid
+CHEAP_SURFACE_S = 0.1  # a surface this fast is redrawn at every evaluation too
 _ids = itertools.count(1)
 _alive: "weakref.WeakSet[Runner]" = weakref.WeakSet()
 
@@ -235,7 +236,13 @@ class Runner:
                              if f != "components") or "custom components"
             self._set_message(f"rebuilt the networks ({what}): restarted at iteration 0")
         else:
-            gan.set_live(config)
+            new_d = discriminator_fields(gan.config.changed(config))
+            if new_d:
+                what = ", ".join(f"{f} {getattr(gan.config, f)!r} -> {getattr(config, f)!r}" for f in new_d)
+                gan.replace_discriminator(config)
+                self._set_message(f"new discriminator ({what}): a fresh D, G keeps its weights, training goes on")
+            else:
+                gan.set_live(config)
             self._probe = Probe(gan)  # the noise and grids depend on view settings; same seed, same draws
             self._checkpoint = gan.state()
 
@@ -335,16 +342,23 @@ class Runner:
         self._checkpoint = gan.state()
         with self._cond:
             state, message = self._state, self._message
-        frame = picture(gan, self._probe, with_surface=evaluated or state != RUNNING
-                        or now - self._surface_at >= self.surface_interval or self._snapshot is None
+        # a surface may cost far more than an iteration (a minibatch layer compares every grid cell with a
+        # batch): refresh it at most once per 4 of its own costs, so it never takes over 1/5 of the thread;
+        # a cheap one also comes with every evaluation, so that V(D, G) is read off the same D as the metrics
+        surface_due = now - self._surface_at >= max(self.surface_interval, 4 * self._surface_cost)
+        drawn = time.monotonic()
+        frame = picture(gan, self._probe, with_surface=(evaluated and self._surface_cost < CHEAP_SURFACE_S)
+                        or state != RUNNING or surface_due or self._snapshot is None
                         or self._snapshot.surface.shape != self._probe.grid_shape)
-        if "surface" in frame:
-            self._surface_at = now
+        fresh_surface = "surface" in frame
+        if fresh_surface:
+            self._surface_at, self._surface_cost = now, time.monotonic() - drawn
         else:
             frame.update(surface=self._snapshot.surface, surface_iteration=self._snapshot.surface_iteration)
         if evaluated:
             m, values = self._metrics, (math.nan, math.nan, math.nan)
-            if gan.loss.probability and gan.mixture.dim == 2:  # V(D, G) needs D to be a probability
+            if gan.loss.probability and gan.mixture.dim == 2 and fresh_surface:
+                # V(D, G) needs D to be a probability, and this iteration's D
                 report = value_report(frame["surface"], self._probe.p_data_mass, frame["samples"], self._probe.edges)
                 values = (report["value_d"], report["value_d_star"], report["jsd"])
             shares = m.mode_counts / max(1, len(self._probe.z_eval))
@@ -361,6 +375,7 @@ class Runner:
 
     _published_at = -math.inf
     _surface_at = -math.inf
+    _surface_cost = 0.0
     _snapshot: Snapshot | None = None
     _wanted = False  # a reader asked for a snapshot since the last one was published
     _dirty = False

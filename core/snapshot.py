@@ -117,14 +117,18 @@ def picture(gan: GAN, probe: Probe, *, with_surface: bool = True) -> dict:
     with frozen(gan.D):
         with torch.no_grad():
             samples = gan.G(probe.z_shown)
+            # a D that compares samples (packs, minibatch features) judges each point among one training
+            # batch of G's current samples: the D(x) that G's gradient sees there
+            context = samples[: gan.config.batch_size * gan.D.pack] if gan.D.batch_aware else None
             out["samples"] = _frozen_array(samples)
-            out["d_samples"] = _frozen_array(gan.loss.output(gan.D(samples)).reshape(-1))
+            out["d_samples"] = _frozen_array(gan.loss.output(gan.D(samples, context=context)).reshape(-1))
             out["manifold"] = _frozen_array(gan.G(probe.z_mesh))
             if with_surface:
-                out["surface"] = _frozen_array(gan.loss.output(gan.D(probe.grid)).reshape(probe.grid_shape))
+                surface = gan.D(probe.grid, context=context)
+                out["surface"] = _frozen_array(gan.loss.output(surface).reshape(probe.grid_shape))
                 out["surface_iteration"] = gan.iteration
         x = probe.arrows_at.clone().requires_grad_(True)
         # loss.g averages over the batch: times n gives each point's own gradient
-        (grad,) = torch.autograd.grad(gan.loss.g(gan.D(x)) * len(x), x)
+        (grad,) = torch.autograd.grad(gan.loss.g(gan.D(x, context=context)) * len(x), x)
     out["arrows"] = _frozen_array(-grad)
     return out

@@ -26,11 +26,13 @@ from torch import nn
 from .config import ConfigError, TrainConfig
 from .data import mixture_for
 from .losses import LOSSES
-from .metrics import jsd, mode_statistics
+from .metrics import evaluate, jsd, mode_statistics
 from .models import LATENTS
+from .remedies import REMEDIES
 from .snapshot import Probe
 from .training import GAN, make_optimizer
 
+SINGLE_RUN_ONLY = ("feature-matching", "minibatch-discrimination", "historical-averaging", "unrolled", "packing")
 METRICS = ("d_real", "d_fake", "modes_captured", "high_quality", "reverse_kl", "jsd", "loss_d", "loss_g")
 
 
@@ -81,12 +83,17 @@ class Sweep:
     def __init__(self, config: TrainConfig, seeds: int):
         if config.spectral_norm:
             raise ConfigError("spectral_norm", "sweeps train without spectral normalisation")
+        for name in SINGLE_RUN_ONLY:
+            if REMEDIES[name].active(config):
+                setting = REMEDIES[name].settings[0]
+                raise ConfigError(setting, f"{REMEDIES[name].title.lower()} is trained one seed at a time "
+                                           f"(python -m core train --seed …), not in a batched sweep")
         self.config, self.loss = config, LOSSES[config.loss]
         self.seeds = [config.seed + i for i in range(seeds)]
         singles = [GAN(config.replace(seed=s)) for s in self.seeds]  # the very initial weights of single runs
         self.mixture = mixture_for(config)
         self.G = StackedMLP([g.G for g in singles])
-        self.D = StackedMLP([g.D for g in singles])
+        self.D = StackedMLP([g.D.plain() for g in singles])
         self.rngs = [g.rng for g in singles]
         self.probes = [Probe(g) for g in singles]
         betas = (config.beta1, config.beta2)
@@ -160,11 +167,38 @@ class Sweep:
                     loss_d=self.last["loss_d"], loss_g=self.last["loss_g"])
 
 
+class SeedBySeed:
+    """The same interface for configs a batched sweep cannot take (the remedies that change D's input,
+    G's loss or add a penalty): one GAN per seed, each stepped in turn."""
+
+    def __init__(self, config: TrainConfig, seeds: int):
+        self.config = config
+        self.seeds = [config.seed + i for i in range(seeds)]
+        self.gans = [GAN(config.replace(seed=s)) for s in self.seeds]
+        self.probes = [Probe(g) for g in self.gans]
+
+    def train_iteration(self) -> None:
+        for gan in self.gans:
+            gan.train_iteration()
+
+    def evaluate(self) -> dict:
+        rows = [evaluate(gan, probe.z_eval, probe.real_eval)[0] for gan, probe in zip(self.gans, self.probes)]
+        out = {m: np.array([getattr(r, m) for r in rows], dtype=np.float64)
+               for m in METRICS if m not in ("loss_d", "loss_g")}
+        return out | {m: np.array([g.last[m] for g in self.gans]) for m in ("loss_d", "loss_g")}
+
+
+def batched(config: TrainConfig) -> bool:
+    """Whether `config`'s seeds can be trained as one batch of matrix products."""
+    return not config.spectral_norm and not any(REMEDIES[name].active(config) for name in SINGLE_RUN_ONLY)
+
+
 def run_sweep(config: TrainConfig, seeds: int, steps: int | None = None, eval_every: int | None = None,
               progress=None) -> SweepResult:
-    """Train `seeds` seeds for `steps` iterations, evaluating every `eval_every`; progress(done, total)."""
+    """Train `seeds` seeds for `steps` iterations, evaluating every `eval_every`; progress(done, total).
+    Batched when the config allows it, else seed by seed (same numbers as single runs, slower)."""
     steps, eval_every = steps or config.steps, eval_every or config.eval_every
-    sweep = Sweep(config, seeds)
+    sweep = Sweep(config, seeds) if batched(config) else SeedBySeed(config, seeds)
     curves = {m: [] for m in METRICS} | {"iteration": []}
     started = time.perf_counter()
     for step in range(1, steps + 1):

@@ -16,8 +16,11 @@ from torch import nn
 
 from .config import TrainConfig
 from .data import mixture_for
+from torch.func import functional_call
+
 from .losses import LOSSES, Loss, gradient_penalty
-from .models import LATENTS, build_players
+from .models import LATENTS, build_discriminator, build_players
+from .remedies import HistoricalAverage, feature_matching, unrolled_parameters
 
 
 def make_optimizer(name: str, params, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
@@ -48,9 +51,10 @@ class GAN:
         self.config = config
         self.mixture = mixture_for(config)
         self.G, self.D = build_players(self.mixture.dim, config.latent_dim, config.hidden, config.depth,
-                                       config.activation, config.spectral_norm, config.seed)
+                                       config.activation, config.spectral_norm, config.seed, **_d_shape(config))
         self.rng = torch.Generator().manual_seed(config.seed)
         self._make_optimizers()
+        self.average_g, self.average_d = HistoricalAverage(), HistoricalAverage()
         self.iteration = self.d_steps = self.g_steps = 0
         self.last: dict[str, float] = dict(loss_d=math.nan, loss_g=math.nan, d_real=math.nan, d_fake=math.nan,
                                            grad_norm_g=math.nan)
@@ -74,21 +78,44 @@ class GAN:
                 group["lr"] = lr
                 if "betas" in group:
                     group["betas"] = (config.beta1, config.beta2)
+        if not config.historical_averaging:  # switched on again later, the average starts afresh
+            self.average_g, self.average_d = HistoricalAverage(), HistoricalAverage()
+
+    def replace_discriminator(self, config: TrainConfig) -> None:
+        """A fresh D for a new D shape (packing, minibatch layer, spectral norm); G and the counters stay."""
+        self.set_live(config)
+        self.D = build_discriminator(self.mixture.dim, config.hidden, config.depth, config.activation,
+                                     config.spectral_norm, config.seed, **_d_shape(config))
+        self.opt_d = make_optimizer(config.optimizer, self.D.parameters(), config.lr_d, (config.beta1, config.beta2))
+        self.average_d = HistoricalAverage()
 
     def latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return LATENTS[self.config.latent](n, self.config.latent_dim, generator or self.rng)
 
+    def judge(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """D's raw outputs on real and generated samples (equal counts), in training-sized batches when D
+        compares samples within a batch (packs of m, minibatch features)."""
+        if not self.D.batch_aware:
+            out = self.D(torch.cat([real, fake]))
+            return out[: len(real)], out[len(real):]
+        per = self.config.batch_size * self.D.pack
+        chunks = max(1, len(real) // per)
+        n = min(len(real), chunks * per)
+        return self.D(torch.cat([real[:n], fake[:n]]), groups=2 * chunks).chunk(2)
+
     def d_step(self) -> None:
-        """One ascent step of D on a fresh minibatch of data and of G's samples."""
+        """One ascent step of D on a fresh minibatch of data and of G's samples (batch_size packs of m)."""
         c, loss = self.config, self.loss
-        real = self.mixture.sample(c.batch_size, self.rng)
+        n = c.batch_size * c.pack
+        real = self.mixture.sample(n, self.rng)
         with torch.no_grad():
-            fake = self.G(self.latent(c.batch_size))
-        out = self.D(torch.cat([real, fake]))  # one forward for both halves
-        out_real, out_fake = out[: c.batch_size], out[c.batch_size:]
+            fake = self.G(self.latent(n))
+        out_real, out_fake = self.D(torch.cat([real, fake]), groups=2).chunk(2)  # one forward, two batches
         loss_d = loss.d(out_real, out_fake, c.label_smoothing)
         if loss.gradient_penalty:
             loss_d = loss_d + c.gp_lambda * gradient_penalty(self.D, real, fake, self.rng)
+        if c.historical_averaging:
+            loss_d = loss_d + c.historical_averaging * self.average_d.penalty(list(self.D.parameters()))
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
@@ -96,6 +123,8 @@ class GAN:
             with torch.no_grad():
                 for p in self.D.parameters():
                     p.clamp_(-c.clip, c.clip)
+        if c.historical_averaging:
+            self.average_d.update(list(self.D.parameters()))
         self.d_steps += 1
         with torch.no_grad():
             self.last["loss_d"] = loss_d.item()
@@ -103,17 +132,47 @@ class GAN:
             self.last["d_fake"] = loss.output(out_fake).mean().item()
 
     def g_step(self) -> None:
-        """One descent step of G; D's weights and buffers are not touched."""
-        z = self.latent(self.config.batch_size)
+        """One descent step of G; D's weights and buffers are not touched (unrolling works on copies)."""
+        c = self.config
+        n = c.batch_size * c.pack
+        z = self.latent(n)
+        real = self.mixture.sample(n, self.rng) if c.feature_matching or c.unrolled else None
         with frozen(self.D):
-            loss_g = self.loss.g(self.D(self.G(z)))
+            fake = self.G(z)
+            w = c.feature_matching
+            loss_g = 0.0
+            if w < 1:
+                adversarial = self._unrolled_g_loss(real, fake) if c.unrolled else self.loss.g(self.D(fake))
+                loss_g = adversarial if w == 0 else (1 - w) * adversarial
+            if w > 0:
+                loss_g = loss_g + w * feature_matching(self.D.features(real), self.D.features(fake))
+            if c.historical_averaging:
+                loss_g = loss_g + c.historical_averaging * self.average_g.penalty(list(self.G.parameters()))
             self.opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
         grads = [p.grad for p in self.G.parameters() if p.grad is not None]
         self.last["grad_norm_g"] = torch.nn.utils.get_total_norm(grads).item()
         self.opt_g.step()
+        if c.historical_averaging:
+            self.average_g.update(list(self.G.parameters()))
         self.g_steps += 1
         self.last["loss_g"] = loss_g.item()
+
+    def _unrolled_g_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """Metz et al. 2017: G's loss against D_K, D after `unrolled` more updates on this batch of data and
+        of G's samples (the samples keep their graph, so the unrolled updates depend on G)."""
+        c, loss = self.config, self.loss
+
+        def d_loss(call):
+            out_real, out_fake = call(torch.cat([real, fake]), groups=2).chunk(2)
+            value = loss.d(out_real, out_fake, c.label_smoothing)
+            if loss.gradient_penalty:
+                value = value + c.gp_lambda * gradient_penalty(call, real, fake, self.rng)
+            return value
+
+        params = unrolled_parameters(self.D, d_loss, c.unrolled, self.opt_d, c.lr_d,
+                                     c.clip if loss.clip_weights else None)
+        return loss.g(functional_call(self.D, params, (fake,)))
 
     def train_iteration(self) -> None:
         for _ in range(self.config.k):
@@ -144,7 +203,7 @@ class GAN:
         return dict(G=_clone(self.G.state_dict()), D=_clone(self.D.state_dict()),
                     opt_g=_clone(self.opt_g.state_dict()), opt_d=_clone(self.opt_d.state_dict()),
                     rng=self.rng.get_state(), counters=(self.iteration, self.d_steps, self.g_steps),
-                    last=dict(self.last))
+                    last=dict(self.last), averages=(self.average_g.state(), self.average_d.state()))
 
     def load_state(self, state: dict) -> None:
         self.G.load_state_dict(state["G"])
@@ -155,6 +214,12 @@ class GAN:
         self.rng.set_state(state["rng"])
         self.iteration, self.d_steps, self.g_steps = state["counters"]
         self.last = dict(state["last"])
+        self.average_g.load_state(state["averages"][0])
+        self.average_d.load_state(state["averages"][1])
+
+
+def _d_shape(config: TrainConfig) -> dict:
+    return dict(pack=config.pack, minibatch=config.minibatch_kind if config.minibatch_discrimination else None)
 
 
 def _clone(obj):

@@ -10,12 +10,13 @@ import math
 
 import streamlit as st
 
-from core.config import FIELDS, TYPES, ConfigError, TrainConfig, coerce, validate
+from core.config import FIELDS, TYPES, ConfigError, TrainConfig, coerce, discriminator_fields, validate
 from core.data import PLANE_DATASETS
 from core.export import run_archive
 from core.losses import LOSSES
 from core.models import ACTIVATIONS, LATENTS
 from core.presets import PRESETS
+from core.remedies import MINIBATCH, REMEDIES
 from core.runner import DIVERGED, IDLE, PAUSED, RUNNING, Runner, live_runners
 from core.slots import TrainingSlots
 
@@ -25,6 +26,9 @@ WIDTHS = [4, 8, 16, 32, 64, 128, 256, 512]
 STDS = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
 CLIPS = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3]
 BETA2S = [0.9, 0.99, 0.999, 0.9999]
+AVERAGING_WEIGHTS = [0.0, 0.001, 0.01, 0.1, 0.5, 1.0, 5.0, 10.0]
+REMEDY_WIDGETS = ("feature_matching", "minibatch_discrimination", "historical_averaging", "unrolled", "pack",
+                  "spectral_norm")
 REFRESH_S = [0.05, 0.1, 0.2, 0.5, 1.0]
 NO_PRESET = "(your own settings)"
 
@@ -64,6 +68,9 @@ def apply(runner: Runner, preset: str | None = None, **changes) -> None:
         if rebuilt:
             notify(f"New {', '.join(f.replace('_', ' ') for f in rebuilt)}: the networks were rebuilt and the run "
                    "restarted from iteration 0.")
+        elif discriminator_fields(changes):
+            notify(f"New {', '.join(f.replace('_', ' ') for f in discriminator_fields(changes))}: D has a new "
+                   "shape, so a fresh D was built; G keeps its weights and training goes on.")
         st.session_state["preset_pending"] = preset or NO_PRESET
     st.session_state["resync"] = True
 
@@ -172,6 +179,8 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
                 widget(runner, "select_slider", "beta2", "Adam β₂", options=_options(BETA2S, config.beta2),
                        format_func=_fmt)
 
+        remedies_section(runner)
+
         with st.expander("Data (rebuilds the run)", expanded=False):
             widget(runner, "radio", "dataset", "Target p_data", options=list(PLANE_DATASETS), horizontal=True)
             if config.dataset == "ring":
@@ -192,7 +201,6 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
             widget(runner, "selectbox", "activation", "Activation", options=list(ACTIVATIONS))
             widget(runner, "slider", "latent_dim", "Noise dimension", min_value=1, max_value=64)
             widget(runner, "radio", "latent", "Noise distribution", options=list(LATENTS), horizontal=True)
-            widget(runner, "toggle", "spectral_norm", "Spectral norm on D")
             widget(runner, "number_input", "seed", "Seed", min_value=0, max_value=2**31 - 1, step=1)
 
         def archive() -> bytes:  # built on click, on its own thread: a snapshot is immutable, so that is safe
@@ -210,6 +218,27 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
         show_notices(st.sidebar)
         st.caption(f"Server: {slots.running()} of {slots.capacity} training slot(s) in use; "
                    f"{len(live_runners())} run(s) open.")
+
+
+def remedies_section(runner: Runner) -> None:
+    """The remedies for mode collapse, all live: D-shape ones (packing, minibatch layer) give a fresh D
+    while G keeps its weights."""
+    config = runner.config
+    on = [r.title for r in REMEDIES.values() if r.active(config) and r.settings[0] in REMEDY_WIDGETS]
+    with st.expander(f"Remedies ({len(on)} on)" if on else "Remedies", expanded=bool(on)):
+        widget(runner, "slider", "feature_matching", "Feature matching W", min_value=0.0, max_value=1.0, step=0.05)
+        widget(runner, "toggle", "minibatch_discrimination", "Minibatch discrimination")
+        if config.minibatch_discrimination:
+            widget(runner, "radio", "minibatch_kind", "Minibatch layer", options=list(MINIBATCH), horizontal=True,
+                   format_func={"kernel": "L1 kernel", "stddev": "std-dev feature"}.get)
+        widget(runner, "select_slider", "historical_averaging", "Historical averaging λ",
+               options=_options(AVERAGING_WEIGHTS, config.historical_averaging), format_func=_fmt)
+        widget(runner, "slider", "unrolled", "Unrolled steps K", min_value=0, max_value=10)
+        widget(runner, "slider", "pack", "Packing m (samples per D input)", min_value=1, max_value=4)
+        widget(runner, "toggle", "spectral_norm", "Spectral norm on D")
+        st.caption("Packing, the minibatch layer and spectral norm give D a new shape: a fresh D is built and G "
+                   "keeps its weights. Also remedies, set above: k D-steps, one-sided label smoothing and separate "
+                   "learning rates for D and G (TTUR).")
 
 
 def custom_editor(runner: Runner) -> None:

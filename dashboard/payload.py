@@ -7,6 +7,7 @@ import base64
 import numpy as np
 
 from core.losses import LOSSES
+from core.remedies import REMEDIES
 from core.snapshot import Snapshot
 
 MAX_CURVE_POINTS = 400  # a chart is ~600 px wide: more points cost bytes and time, not detail
@@ -77,5 +78,7 @@ def payload(snap: Snapshot, include_static: bool = True) -> dict:
         evals=curves(snap.eval_history, ("iteration", "jsd", "modes_captured", "high_quality")),
         shares=quantise(shares.T, 0.0, 1.0), share_columns=int(len(shares)),
         share_iterations=b64(snap.eval_history["iteration"][keep]) if eval_n else b64([]),
+        remedies=[dict(name=r.title, on=bool(r.active(snap.config)), value=r.value(snap.config), paper=r.paper)
+                  for r in REMEDIES.values()],
         **(static_layer(snap) if include_static else {}),
     )

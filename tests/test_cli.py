@@ -72,6 +72,11 @@ def test_human_readable_progress():
     (["--components", "1,2,3"], "--components"),
     (["--dataset", "custom", "--components", "0,0,-1,1"], "--components"),
     (["--frobnicate"], "--frobnicate"),
+    (["--pack", "5"], "--pack"),
+    (["--unrolled", "11"], "--unrolled"),
+    (["--feature-matching", "2"], "--feature-matching"),
+    (["--historical-averaging", "-0.1"], "--historical-averaging"),
+    (["--minibatch-kind", "cosine"], "--minibatch-kind"),
 ])
 def test_bad_flags_exit_2_with_one_line_naming_the_flag(args, flag, capsys):
     with pytest.raises(SystemExit) as exit_:
@@ -99,3 +104,18 @@ def test_divergence_is_reported_not_crashed():
     run = cli("train", "--optimizer", "sgd", "--lr-d", "500", "--lr-g", "500", "--steps", "300", "--hidden", "32",
               "--depth", "2", "--batch-size", "64", "--threads", "1")
     assert run.returncode == 1 and "diverged at step" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_remedy_flags_have_help_and_train(tmp_path):
+    help_text = cli("train", "--help").stdout
+    for flag, paper in (("--feature-matching W", "Salimans"), ("--minibatch-discrimination", "Salimans"),
+                        ("--historical-averaging L", "Salimans"), ("--unrolled K", "Metz"), ("--pack M", "PacGAN")):
+        assert "\n  " + flag in help_text
+        assert paper in " ".join(help_text.split("\n  " + flag, 1)[1].split()[:12])  # its help names the paper
+    run = cli("train", "--steps", "3", "--eval-every", "3", "--json", "--feature-matching", "0.5",
+              "--minibatch-discrimination", "--minibatch-kind", "stddev", "--historical-averaging", "0.01",
+              "--unrolled", "2", "--pack", "2", *FAST)
+    assert run.returncode == 0, run.stderr
+    config = json.loads(run.stdout.splitlines()[-1])["config"]
+    assert (config["feature_matching"], config["minibatch_discrimination"], config["minibatch_kind"],
+            config["historical_averaging"], config["unrolled"], config["pack"]) == (0.5, True, "stddev", 0.01, 2, 2)

@@ -52,6 +52,11 @@ def test_the_app_runs_with_the_default_config(app):
     ("slider", "w_depth", 2, "depth", 2),
     ("toggle", "w_spectral_norm", True, "spectral_norm", True),
     ("number_input", "w_seed", 7, "seed", 7),
+    ("slider", "w_feature_matching", 0.5, "feature_matching", 0.5),
+    ("toggle", "w_minibatch_discrimination", True, "minibatch_discrimination", True),
+    ("select_slider", "w_historical_averaging", 0.1, "historical_averaging", 0.1),
+    ("slider", "w_unrolled", 3, "unrolled", 3),
+    ("slider", "w_pack", 2, "pack", 2),
 ])
 def test_each_control_changes_the_runner(app, kind, key, value, field, expected):
     app.run()
@@ -141,3 +146,17 @@ def test_start_pause_and_step_buttons(app):
     after = runner.snapshot()
     assert after.d_steps == before.d_steps + 1 + runner.config.k
     assert after.g_steps == before.g_steps + 1 and after.iteration == before.iteration + 1
+
+
+def test_remedies_section_switches_remedies_live_and_says_when_d_is_new(app):
+    app.run()
+    assert [e.label for e in app.sidebar.expander if e.label.startswith("Remedies")] == ["Remedies"]
+    app.toggle(key="w_minibatch_discrimination").set_value(True).run()
+    assert "fresh D was built; G keeps its weights" in messages(app)
+    app.radio(key="w_minibatch_kind").set_value("stddev").run()  # shown once the layer is on
+    app.slider(key="w_unrolled").set_value(2).run()
+    config = runner_of(app).config
+    assert (config.minibatch_discrimination, config.minibatch_kind, config.unrolled) == (True, "stddev", 2)
+    assert "Remedies (2 on)" in [e.label for e in app.sidebar.expander]
+    for widget in (app.slider(key="w_unrolled"), app.toggle(key="w_minibatch_discrimination")):
+        assert "et al." in widget.help  # each tooltip names its paper

@@ -34,16 +34,22 @@ def wait_iteration_above(page, n, timeout=60_000):
     page.wait_for_function(f"Number(document.getElementById('minimax-iteration').textContent) > {n}", timeout=timeout)
 
 
+def open_page(browser, url):
+    """A 1920x1080 tab at url that records the page's JavaScript errors."""
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    return page, errors
+
+
 def sidebar_slider(page, label):
     return page.locator('[data-testid="stSidebar"] .stSlider').filter(has_text=label).get_by_role("slider")
 
 
 def test_train_live_change_k_and_loss_pause_and_step(server):
     with chromium() as browser:
-        page = browser.new_page(viewport={"width": 1920, "height": 1080})
-        errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(server)
+        page, errors = open_page(browser, server)
         page.wait_for_selector("#minimax-iteration", timeout=60_000)
         assert iteration(page) == 0
         page.get_by_role("button", name="Start", exact=True).click()
@@ -83,6 +89,28 @@ def test_train_live_change_k_and_loss_pause_and_step(server):
         assert not errors, errors
 
 
+def test_remedies_switch_on_live_and_the_mode_collapse_view_lists_them(server):
+    with chromium() as browser:
+        page, errors = open_page(browser, f"{server}/?preset=remedy-packing")
+        page.wait_for_selector("#minimax-iteration", timeout=60_000)
+        on_rows = "Array.from(document.querySelectorAll('.mm-remedies tr.mm-on')).map(r => r.innerText).join('|')"
+        page.wait_for_function(f"({on_rows}).includes('Packing (PacGAN)') && ({on_rows}).includes('m = 2')",
+                               timeout=30_000)
+        page.get_by_role("button", name="Start", exact=True).click()
+        wait_iteration_above(page, 20)
+        page.locator('[data-testid="stSidebar"] label').filter(has_text="Minibatch discrimination").click()
+        page.wait_for_function(f"({on_rows}).includes('Minibatch discrimination')", timeout=30_000)
+        page.wait_for_function("document.body.innerText.includes('a fresh D was built; G keeps its weights')",
+                               timeout=30_000)
+        switched_at = iteration(page)
+        assert switched_at > 20  # a new D, not a new run: the iteration count goes on
+        wait_iteration_above(page, switched_at + 10, timeout=90_000)
+        off = page.evaluate("Array.from(document.querySelectorAll('.mm-remedies tr.mm-off')).length")
+        assert off == 7  # nine remedies listed, two on
+        page.screenshot(path=str(ARTIFACTS / "remedies-1920x1080.png"))
+        assert not errors, errors
+
+
 def runs_open(page) -> tuple[int, int, int]:
     text = page.locator('[data-testid="stSidebar"]').inner_text()
     busy, capacity, alive = re.search(r"Server: (\d+) of (\d+) training slot\(s\) in use; (\d+) run\(s\) open",
@@ -117,10 +145,7 @@ def test_closed_tabs_leave_no_training_behind(server):
 
 def test_theory_and_compare_pages_render(server):
     with chromium() as browser:
-        page = browser.new_page(viewport={"width": 1920, "height": 1080})
-        errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{server}/theory")
+        page, errors = open_page(browser, f"{server}/theory")
         page.wait_for_selector("text=The optimal discriminator and the value of the game", timeout=60_000)
         page.wait_for_selector(".js-plotly-plot", timeout=60_000)
         assert page.locator(".js-plotly-plot").count() >= 8

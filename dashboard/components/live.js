@@ -283,6 +283,7 @@ const HTML = `
     <figure class="mm-panel">
       <figcaption><b>Mode collapse</b> <span class="mm-note">share of samples per mode over time</span></figcaption>
       <canvas data-view="modes"></canvas>
+      <table class="mm-remedies" data-stat="remedies" title="Remedies for mode collapse: set them in the sidebar's Remedies section"></table>
     </figure>
   </div>
 </div>`;
@@ -324,6 +325,20 @@ function stats(state, d) {
   badge.textContent = d.state;
   badge.className = `mm-badge mm-${d.state}`;
   q("message").textContent = d.message;
+  const remedies = JSON.stringify(d.remedies || []);
+  if (state.remedies !== remedies) {  // changes only with the settings: rebuild the small table then
+    state.remedies = remedies;
+    const table = q("remedies");
+    table.replaceChildren();
+    for (const r of d.remedies || []) {
+      const row = table.insertRow();
+      row.className = r.on ? "mm-on" : "mm-off";
+      row.title = r.paper;
+      row.insertCell().textContent = r.on ? "\u2713" : "\u2013";
+      row.insertCell().textContent = r.name;
+      row.insertCell().textContent = r.on ? r.value : "off";
+    }
+  }
 }
 
 function drawData(state, d, a) {
