@@ -7,8 +7,10 @@
    (a snapshot every 0.1 s, metrics every 0.5 s).
 3. What one snapshot costs: the picture (samples, D's surface, gradient arrows) and the metrics.
 4. What each remedy costs per iteration, relative to the plain step (paired rounds, 1 thread), and what
-   an unrolled G step costs in units of one D step (a D forward + backward on a batch): unrolling K
-   steps should cost about K + 1 of them.
+   an unrolled G step costs in units of one D step (a D forward + backward on a batch): the issue hoped
+   for about K + 1. Differentiating through an update costs more than the update: its backward keeps
+   a graph and G's backward runs through that too; the last table splits the second-order cost from
+   the first-order one (which would drop the term that makes unrolling a remedy).
 
     python benchmarks/train_speed.py [--rounds 7] [--iterations 200] [--threads 1] [--k 1] [--only remedies]
 """
@@ -30,7 +32,9 @@ from core.metrics import evaluate  # noqa: E402
 from core.models import build_players  # noqa: E402
 from core.runner import Runner  # noqa: E402
 from core.snapshot import Probe, picture  # noqa: E402
-from core.training import GAN  # noqa: E402
+from core.remedies import unrolled_parameters  # noqa: E402
+from core.training import GAN, frozen  # noqa: E402
+from torch.func import functional_call  # noqa: E402
 
 
 class PlainLoop:
@@ -168,8 +172,26 @@ REMEDY_RUNS = {"feature matching W=1": dict(feature_matching=1.0),
                "minibatch discrimination (kernel)": dict(minibatch_discrimination=True),
                "minibatch discrimination (stddev)": dict(minibatch_discrimination=True, minibatch_kind="stddev"),
                "historical averaging": dict(historical_averaging=0.1),
-               "unrolled K=1": dict(unrolled=1), "unrolled K=5": dict(unrolled=5), "unrolled K=10": dict(unrolled=10),
+               **{f"unrolled K={k}": dict(unrolled=k) for k in (1, 3, 5, 10)},
                "packing m=2": dict(pack=2), "packing m=4": dict(pack=4), "spectral norm": dict(spectral_norm=True)}
+
+
+def unroll_seconds(gan: GAN, k: int, second_order: bool, iterations: int) -> float:
+    """Seconds for K unrolled D updates and G's backward through them (no optimizer step)."""
+    c = gan.config
+    real, z = gan.mixture.sample(c.batch_size, gan.rng), gan.latent(c.batch_size)
+
+    def d_loss(call):
+        out_real, out_fake = call(torch.cat([real, fake]), groups=2).chunk(2)
+        return gan.loss.d(out_real, out_fake, 0.0)
+
+    start = time.perf_counter()
+    for _ in range(iterations):
+        fake = gan.G(z)
+        with frozen(gan.D):
+            params = unrolled_parameters(gan.D, d_loss, k, gan.opt_d, c.lr_d, second_order=second_order)
+            gan.loss.g(functional_call(gan.D, params, (fake,))).backward()
+    return (time.perf_counter() - start) / iterations
 
 
 def remedy_costs(config: TrainConfig, rounds: int, iterations: int) -> None:
@@ -198,6 +220,18 @@ def remedy_costs(config: TrainConfig, rounds: int, iterations: int) -> None:
             t_gk = 1 / rate(unrolled.g_step, max(5, iterations // (k + 1)))
             units.append((t_gk - t_g0) / t_d)
         print(f"  K = {k:<3} extra cost of G's step: {statistics.median(units):5.2f} D steps   (K + 1 = {k + 1})")
+
+    print("\n   where it goes: K unrolled updates + G's backward through them, in D steps (median of rounds)")
+    gan = GAN(config)
+    for k in (1, 5, 10):
+        row = []
+        for second_order in (True, False):
+            units = []
+            for _ in range(rounds):
+                t_d = 1 / rate(d_step_gan.d_step, iterations)
+                units.append(unroll_seconds(gan, k, second_order, max(5, iterations // (k + 1))) / t_d)
+            row.append(statistics.median(units))
+        print(f"  K = {k:<3} through the updates (second order) {row[0]:5.2f}   first order {row[1]:5.2f}")
 
 
 if __name__ == "__main__":

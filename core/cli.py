@@ -88,8 +88,8 @@ def add_setting_flags(parser: argparse.ArgumentParser, names) -> None:
         elif TYPES[name] is bool:
             parser.add_argument(flag(name), action=argparse.BooleanOptionalAction, default=None, help=meta["help"])
         else:
-            parser.add_argument(flag(name), type=_typed(name), choices=meta["choices"], metavar=meta["metavar"] or name.upper(),
-                                help=meta["help"] + bounds)
+            parser.add_argument(flag(name), type=_typed(name), choices=meta["choices"],
+                                metavar=meta["metavar"] or name.upper(), help=meta["help"] + bounds)
 
 
 def build_parser() -> Parser:

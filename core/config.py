@@ -48,8 +48,8 @@ class TrainConfig:
     latent_dim: int = setting(2, "Dimension of the noise z that G maps to a sample.", low=1, high=64, effect="rebuild")
     latent: str = setting("normal", "Distribution of z: standard normal or uniform on [-1, 1].",
                           choices=tuple(LATENTS), effect="rebuild")
-    spectral_norm: bool = setting(False, "Spectral normalisation of D's weights (Miyato et al. 2018): keeps D Lipschitz.",
-                                  effect="discriminator")
+    spectral_norm: bool = setting(False, "Spectral normalisation of D's weights (Miyato et al. 2018): keeps D "
+                                         "Lipschitz.", effect="discriminator")
     seed: int = setting(0, "Seed of initial weights and of every random draw: same seed, same numbers.",
                         low=0, high=2**31 - 1, effect="rebuild")
     # the game

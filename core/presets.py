@@ -91,7 +91,7 @@ UNROLLED_TEXT = (
     "unrolling. Over seeds 0-2 and 2,000 iterations G holds 4.2 modes on average over the second half "
     "against 2.7 without it and visits 6.7 of the 8 modes against 4.3. It does not settle: the mode "
     "shares hop more (0.17 against 0.12 between evaluations) and fewer samples are of high quality (0.31 "
-    "against 0.51). Each iteration costs about ten plain ones.")
+    "against 0.51). Each iteration costs about six plain ones.")
 PACK_TEXT = (
     "PacGAN (Lin et al. 2018), m = 2: D judges pairs, real with real and generated with generated, so a "
     "pair from a collapsed G (two samples of one mode) looks unlike a pair of data. Over seeds 0-2 and "
