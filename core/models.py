@@ -1,6 +1,7 @@
 """The two players: MLPs for G and D, and the latent distributions z is drawn from."""
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Callable
 
@@ -56,12 +57,18 @@ def discriminator(data_dim: int, width: int, depth: int, activation: str, spectr
     return with_spectral_norm(net) if spectral_norm else net
 
 
+@contextlib.contextmanager
+def _seeded(seed: int):
+    with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
 def build_players(data_dim: int, latent_dim: int, width: int, depth: int, activation: str,
                   spectral_norm: bool, seed: int, pack: int = 1,
                   minibatch: str | None = None) -> tuple[nn.Sequential, Discriminator]:
     """(G, D): G maps z in R^latent_dim to x in R^data_dim; D as `discriminator` builds it."""
-    with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with _seeded(seed):
         generator = mlp(latent_dim, data_dim, width, depth, activation)
         return generator, discriminator(data_dim, width, depth, activation, spectral_norm, pack, minibatch)
 
@@ -69,6 +76,5 @@ def build_players(data_dim: int, latent_dim: int, width: int, depth: int, activa
 def build_discriminator(data_dim: int, width: int, depth: int, activation: str, spectral_norm: bool, seed: int,
                         pack: int = 1, minibatch: str | None = None) -> Discriminator:
     """A fresh D alone (a live change of D's shape keeps G)."""
-    with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with _seeded(seed):
         return discriminator(data_dim, width, depth, activation, spectral_norm, pack, minibatch)

@@ -70,6 +70,7 @@ class MinibatchStddev(nn.Module):
 
 
 MINIBATCH: dict[str, Callable[[int], nn.Module]] = {"kernel": MinibatchKernel, "stddev": MinibatchStddev}
+MINIBATCH_LABELS = {"kernel": "L1 kernel", "stddev": "std-dev feature"}  # as the page names them
 
 
 # ---- packing ------------------------------------------------------------------------------------------
@@ -176,19 +177,20 @@ def unrolled_parameters(D: nn.Module, d_loss: Callable[[Callable], Tensor], step
     benchmark uses it to show what the second-order term costs): G then sees D_K but not how D_K
     depends on G through the updates.
     """
-    params = {name: p.detach().requires_grad_(True) for name, p in D.named_parameters()}
-    adam = isinstance(optimizer, torch.optim.Adam)
-    moments = {}
+    params, moments = {}, {}
     for name, p in D.named_parameters():
+        params[name] = p.detach().requires_grad_(True)
         state = optimizer.state.get(p, {})
         moments[name] = (state.get("exp_avg"), state.get("exp_avg_sq"), float(state.get("step", 0)))
+    adam = isinstance(optimizer, torch.optim.Adam)
+    if adam:
+        (b1, b2), eps = optimizer.param_groups[0]["betas"], optimizer.param_groups[0]["eps"]
     for _ in range(steps):
         loss = d_loss(lambda x, **kw: functional_call(D, params, (x,), kw))
         grads = torch.autograd.grad(loss, list(params.values()), create_graph=second_order)
         new = {}
         for (name, p), g in zip(params.items(), grads):
             if adam:  # the step Adam would take, written out so that it can be differentiated
-                (b1, b2), eps = optimizer.param_groups[0]["betas"], optimizer.param_groups[0]["eps"]
                 m, v, t = moments[name]
                 m = (1 - b1) * g if m is None else b1 * m + (1 - b1) * g
                 v = (1 - b2) * g * g if v is None else b2 * v + (1 - b2) * g * g
@@ -222,7 +224,7 @@ REMEDIES: dict[str, Remedy] = {
     "minibatch-discrimination": Remedy(
         "Minibatch discrimination", "Salimans et al. 2016", ("minibatch_discrimination", "minibatch_kind"),
         lambda c: c.minibatch_discrimination,
-        lambda c: {"kernel": "L1 kernel", "stddev": "std-dev feature"}[c.minibatch_kind],
+        lambda c: MINIBATCH_LABELS[c.minibatch_kind],
         "D sees how alike the samples of a batch are."),
     "historical-averaging": Remedy(
         "Historical averaging", "Salimans et al. 2016", ("historical_averaging",),

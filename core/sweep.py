@@ -81,13 +81,9 @@ class Sweep:
     """N seeds (config.seed, config.seed + 1, …) of one config, trained in one batch."""
 
     def __init__(self, config: TrainConfig, seeds: int):
-        if config.spectral_norm:
-            raise ConfigError("spectral_norm", "sweeps train without spectral normalisation")
-        for name in SINGLE_RUN_ONLY:
-            if REMEDIES[name].active(config):
-                setting = REMEDIES[name].settings[0]
-                raise ConfigError(setting, f"{REMEDIES[name].title.lower()} is trained one seed at a time "
-                                           f"(python -m core train --seed …), not in a batched sweep")
+        refusal = unbatchable(config)
+        if refusal is not None:
+            raise refusal
         self.config, self.loss = config, LOSSES[config.loss]
         self.seeds = [config.seed + i for i in range(seeds)]
         singles = [GAN(config.replace(seed=s)) for s in self.seeds]  # the very initial weights of single runs
@@ -188,9 +184,15 @@ class SeedBySeed:
         return out | {m: np.array([g.last[m] for g in self.gans]) for m in ("loss_d", "loss_g")}
 
 
-def batched(config: TrainConfig) -> bool:
-    """Whether `config`'s seeds can be trained as one batch of matrix products."""
-    return not config.spectral_norm and not any(REMEDIES[name].active(config) for name in SINGLE_RUN_ONLY)
+def unbatchable(config: TrainConfig) -> ConfigError | None:
+    """Why `config`'s seeds cannot be trained as one batch of matrix products, or None if they can."""
+    if config.spectral_norm:
+        return ConfigError("spectral_norm", "sweeps train without spectral normalisation")
+    for name in SINGLE_RUN_ONLY:
+        if REMEDIES[name].active(config):
+            return ConfigError(REMEDIES[name].settings[0], f"{REMEDIES[name].title.lower()} is trained one seed "
+                                                           "at a time, not in a batched sweep")
+    return None
 
 
 def run_sweep(config: TrainConfig, seeds: int, steps: int | None = None, eval_every: int | None = None,
@@ -198,7 +200,7 @@ def run_sweep(config: TrainConfig, seeds: int, steps: int | None = None, eval_ev
     """Train `seeds` seeds for `steps` iterations, evaluating every `eval_every`; progress(done, total).
     Batched when the config allows it, else seed by seed (same numbers as single runs, slower)."""
     steps, eval_every = steps or config.steps, eval_every or config.eval_every
-    sweep = Sweep(config, seeds) if batched(config) else SeedBySeed(config, seeds)
+    sweep = Sweep(config, seeds) if unbatchable(config) is None else SeedBySeed(config, seeds)
     curves = {m: [] for m in METRICS} | {"iteration": []}
     started = time.perf_counter()
     for step in range(1, steps + 1):

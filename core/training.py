@@ -13,11 +13,10 @@ import math
 
 import torch
 from torch import nn
+from torch.func import functional_call
 
 from .config import TrainConfig
 from .data import mixture_for
-from torch.func import functional_call
-
 from .losses import LOSSES, Loss, gradient_penalty
 from .models import LATENTS, build_discriminator, build_players
 from .remedies import HistoricalAverage, feature_matching, unrolled_parameters

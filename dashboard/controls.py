@@ -16,7 +16,7 @@ from core.export import run_archive
 from core.losses import LOSSES
 from core.models import ACTIVATIONS, LATENTS
 from core.presets import PRESETS
-from core.remedies import MINIBATCH, REMEDIES
+from core.remedies import MINIBATCH, MINIBATCH_LABELS, REMEDIES
 from core.runner import DIVERGED, IDLE, PAUSED, RUNNING, Runner, live_runners
 from core.slots import TrainingSlots
 
@@ -230,7 +230,7 @@ def remedies_section(runner: Runner) -> None:
         widget(runner, "toggle", "minibatch_discrimination", "Minibatch discrimination")
         if config.minibatch_discrimination:
             widget(runner, "radio", "minibatch_kind", "Minibatch layer", options=list(MINIBATCH), horizontal=True,
-                   format_func={"kernel": "L1 kernel", "stddev": "std-dev feature"}.get)
+                   format_func=MINIBATCH_LABELS.get)
         widget(runner, "select_slider", "historical_averaging", "Historical averaging λ",
                options=_options(AVERAGING_WEIGHTS, config.historical_averaging), format_func=_fmt)
         widget(runner, "slider", "unrolled", "Unrolled steps K", min_value=0, max_value=10)

@@ -3,6 +3,7 @@ thinned to what a canvas can show. Pure: no Streamlit, no torch."""
 from __future__ import annotations
 
 import base64
+import functools
 
 import numpy as np
 
@@ -47,6 +48,13 @@ def points(xy: np.ndarray, bounds: np.ndarray) -> str:
     return b64(np.rint(np.clip((xy - lo) / (hi - lo), 0, 1) * 65535), np.uint16)
 
 
+@functools.lru_cache(maxsize=64)
+def remedy_rows(config) -> list[dict]:
+    """The Mode-collapse view's table; it changes only with the settings, so it is built once per config."""
+    return [dict(name=r.title, on=bool(r.active(config)), value=r.value(config), paper=r.paper)
+            for r in REMEDIES.values()]
+
+
 def payload(snap: Snapshot, include_static: bool = True) -> dict:
     """One frame. include_static=False leaves out the data set's layer (true density, real samples):
     the component keeps it and says which one it holds, so it is sent once per data set, not per frame."""
@@ -78,7 +86,6 @@ def payload(snap: Snapshot, include_static: bool = True) -> dict:
         evals=curves(snap.eval_history, ("iteration", "jsd", "modes_captured", "high_quality")),
         shares=quantise(shares.T, 0.0, 1.0), share_columns=int(len(shares)),
         share_iterations=b64(snap.eval_history["iteration"][keep]) if eval_n else b64([]),
-        remedies=[dict(name=r.title, on=bool(r.active(snap.config)), value=r.value(snap.config), paper=r.paper)
-                  for r in REMEDIES.values()],
+        remedies=remedy_rows(snap.config),
         **(static_layer(snap) if include_static else {}),
     )
