@@ -10,6 +10,7 @@ and prints watched / headless.
 
     python benchmarks/dashboard_live.py [--seconds 20]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,8 +60,10 @@ def watched(seconds: float) -> dict:
     with dashboard_server() as url, chromium() as browser:
         page = browser.new_page(viewport={"width": 1920, "height": 1080})
         received = []  # bytes of the frames fetched from the frame route
-        page.on("response", lambda r: received.append(int(r.headers.get("content-length", 0)))
-                if "/minimax/frame/" in r.url else None)
+        page.on(
+            "response",
+            lambda r: received.append(int(r.headers.get("content-length", 0))) if "/minimax/frame/" in r.url else None,
+        )
         page.goto(url)
         page.wait_for_selector("#minimax-iteration", timeout=60_000)
         page.get_by_role("button", name="Start", exact=True).click()
@@ -75,8 +78,13 @@ def watched(seconds: float) -> dict:
         page.get_by_role("button", name="Pause", exact=True).click()
     (t0, i0), (t1, i1) = frames[0], frames[-1]
     span = (t1 - t0) / 1000
-    return dict(frames=len(frames), fps=(len(frames) - 1) / span, its=(i1 - i0) / span,
-                kb_per_frame=bytes_during / max(1, len(frames)) / 1024, draw_ms=draw["ms"] / draw["frames"])
+    return dict(
+        frames=len(frames),
+        fps=(len(frames) - 1) / span,
+        its=(i1 - i0) / span,
+        kb_per_frame=bytes_during / max(1, len(frames)) / 1024,
+        draw_ms=draw["ms"] / draw["frames"],
+    )
 
 
 def main(argv=None):
@@ -88,14 +96,18 @@ def main(argv=None):
     seen = watched(args.seconds)
     after = headless_rate(config, args.seconds / 2)
     headless = statistics.mean([before, after])
-    print(f"default config ({config.depth}x{config.hidden} MLPs, batch {config.batch_size}), 1 torch thread, "
-          f"{args.seconds:g} s watched at 1920x1080")
+    print(
+        f"default config ({config.depth}x{config.hidden} MLPs, batch {config.batch_size}), 1 torch thread, "
+        f"{args.seconds:g} s watched at 1920x1080"
+    )
     print(f"  frames on screen        {seen['fps']:6.1f} /s   ({seen['frames']} frames)")
     print(f"  iterations while watched {seen['its']:6.1f} /s")
     print(f"  iterations headless     {headless:6.1f} /s   (before {before:.1f}, after {after:.1f})")
     print(f"  watched / headless      {seen['its'] / headless:6.2f}")
-    print(f"  fetched per frame       {seen['kb_per_frame']:6.1f} KB   (the data-set layer, "
-          f"{payload_kb(config, True) - payload_kb(config):.1f} KB more, comes once per data set)")
+    print(
+        f"  fetched per frame       {seen['kb_per_frame']:6.1f} KB   (the data-set layer, "
+        f"{payload_kb(config, True) - payload_kb(config):.1f} KB more, comes once per data set)"
+    )
     print(f"  drawing one frame (JS)  {seen['draw_ms']:6.1f} ms")
 
 

@@ -4,6 +4,7 @@
 
 All three in one run, alternating twice (the machine is noisy: only ratios taken together mean anything).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,9 +17,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.config import TrainConfig  # noqa: E402
-from core.sweep import Sweep  # noqa: E402
-from core.training import GAN  # noqa: E402
+from core.config import TrainConfig
+from core.sweep import Sweep
+from core.training import GAN
 
 
 def timed(make, steps: int) -> float:
@@ -45,12 +46,16 @@ def main(argv=None):
         batched.append(timed(lambda: [Sweep(config, args.seeds)], args.steps))
         sequential.append(timed(lambda: [GAN(config.replace(seed=s)) for s in range(args.seeds)], args.steps))
     one, batched, sequential = (statistics.median(x) for x in (one, batched, sequential))
-    print(f"{args.seeds} seeds x {args.steps} steps, {config.depth}x{config.hidden} MLPs, batch {config.batch_size}, "
-          f"{args.threads} thread(s)")
+    print(
+        f"{args.seeds} seeds x {args.steps} steps, {config.depth}x{config.hidden} MLPs, batch {config.batch_size}, "
+        f"{args.threads} thread(s)"
+    )
     print(f"  one seed                   {one:7.2f} s")
     print(f"  {args.seeds} seeds batched          {batched:7.2f} s   = {batched / one:5.2f} x one seed (goal <= 3)")
-    print(f"  {args.seeds} seeds one after another {sequential:7.2f} s   batched / sequential = "
-          f"{batched / sequential:5.2f}")
+    print(
+        f"  {args.seeds} seeds one after another {sequential:7.2f} s   batched / sequential = "
+        f"{batched / sequential:5.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@
 
     python benchmarks/train_speed.py [--rounds 7] [--iterations 200] [--threads 1] [--k 1] [--only remedies]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,14 +28,15 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.config import TrainConfig  # noqa: E402
-from core.metrics import evaluate  # noqa: E402
-from core.models import build_players  # noqa: E402
-from core.runner import Runner  # noqa: E402
-from core.snapshot import Probe, picture  # noqa: E402
-from core.remedies import unrolled_parameters  # noqa: E402
-from core.training import GAN, frozen  # noqa: E402
-from torch.func import functional_call  # noqa: E402
+from torch.func import functional_call
+
+from core.config import TrainConfig
+from core.metrics import evaluate
+from core.models import build_players
+from core.remedies import unrolled_parameters
+from core.runner import Runner
+from core.snapshot import Probe, picture
+from core.training import GAN, frozen
 
 
 class PlainLoop:
@@ -44,8 +46,9 @@ class PlainLoop:
     def __init__(self, config: TrainConfig):
         self.c = config
         self.mixture = GAN(config).mixture
-        self.G, self.D = build_players(2, config.latent_dim, config.hidden, config.depth, config.activation,
-                                       False, config.seed)
+        self.G, self.D = build_players(
+            2, config.latent_dim, config.hidden, config.depth, config.activation, False, config.seed
+        )
         betas = (config.beta1, config.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=config.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr_d, betas=betas)
@@ -58,8 +61,9 @@ class PlainLoop:
         for _ in range(c.k):
             real = self.mixture.sample(c.batch_size, self.rng)
             fake = self.G(torch.randn(c.batch_size, c.latent_dim, generator=self.rng)).detach()
-            loss_d = (F.binary_cross_entropy_with_logits(self.D(real), self.ones)
-                      + F.binary_cross_entropy_with_logits(self.D(fake), self.zeros))
+            loss_d = F.binary_cross_entropy_with_logits(self.D(real), self.ones) + F.binary_cross_entropy_with_logits(
+                self.D(fake), self.zeros
+            )
             self.opt_d.zero_grad()
             loss_d.backward()
             self.opt_d.step()
@@ -100,11 +104,13 @@ def paired(name_a, a, name_b, b, rounds: int):
     for _ in range(rounds):
         ra.append(a())
         rb.append(b())
-    ratios = [x / y for x, y in zip(ra, rb)]
+    ratios = [x / y for x, y in zip(ra, rb, strict=True)]
     print(f"  {name_a:<28} {statistics.median(ra):8.1f} it/s   (min {min(ra):.1f}, max {max(ra):.1f})")
     print(f"  {name_b:<28} {statistics.median(rb):8.1f} it/s   (min {min(rb):.1f}, max {max(rb):.1f})")
-    print(f"  ratio {name_a} / {name_b}: median {statistics.median(ratios):.3f} "
-          f"(min {min(ratios):.3f}, max {max(ratios):.3f}) over {rounds} paired rounds")
+    print(
+        f"  ratio {name_a} / {name_b}: median {statistics.median(ratios):.3f} "
+        f"(min {min(ratios):.3f}, max {max(ratios):.3f}) over {rounds} paired rounds"
+    )
     return statistics.median(ratios)
 
 
@@ -121,16 +127,23 @@ def main(argv=None):
         return remedy_costs(TrainConfig(k=args.k), max(3, args.rounds // 2), max(20, args.iterations // 4))
     torch.set_num_threads(args.threads)
     config = TrainConfig(k=args.k)
-    print(f"torch {torch.__version__}, {args.threads} thread(s); MLPs {config.depth}x{config.hidden} "
-          f"{config.activation}, batch {config.batch_size}, k {config.k}, Adam lr {config.lr_d:g}")
+    print(
+        f"torch {torch.__version__}, {args.threads} thread(s); MLPs {config.depth}x{config.hidden} "
+        f"{config.activation}, batch {config.batch_size}, k {config.k}, Adam lr {config.lr_d:g}"
+    )
 
     ours, plain = GAN(config), PlainLoop(config)
     for _ in range(20):  # warm-up: allocator, kernels
         ours.train_iteration()
         plain.train_iteration()
     print("\n1. training step: ours vs a plain PyTorch loop")
-    paired("ours (core.training)", lambda: rate(ours.train_iteration, args.iterations),
-           "plain PyTorch loop", lambda: rate(plain.train_iteration, args.iterations), args.rounds)
+    paired(
+        "ours (core.training)",
+        lambda: rate(ours.train_iteration, args.iterations),
+        "plain PyTorch loop",
+        lambda: rate(plain.train_iteration, args.iterations),
+        args.rounds,
+    )
 
     # A training thread gains nothing from a second OpenMP thread here (measured: ~130 it/s with 1 or 2 in a
     # thread, vs ~185 with 2 in the main thread), and the dashboard runs it with 1 (DESIGN.md): compare there.
@@ -146,18 +159,20 @@ def main(argv=None):
         return n / (time.perf_counter() - start)
 
     rounds = max(3, args.rounds // 2)
-    paired("runner, unwatched", lambda: runner_rate(config, args.seconds, 1, False),
-           "bare loop", bare_rate, rounds)
-    paired("runner, read every 0.1 s", lambda: runner_rate(config, args.seconds, 1, True),
-           "bare loop", bare_rate, rounds)
+    paired("runner, unwatched", lambda: runner_rate(config, args.seconds, 1, False), "bare loop", bare_rate, rounds)
+    paired(
+        "runner, read every 0.1 s", lambda: runner_rate(config, args.seconds, 1, True), "bare loop", bare_rate, rounds
+    )
 
     print("\n3. cost of one snapshot, 1 torch thread (median of 30, ms)")
     probe = Probe(ours)
-    for label, fn in (("picture: samples + D surface + arrows", lambda: picture(ours, probe)),
-                      ("picture without the surface", lambda: picture(ours, probe, with_surface=False)),
-                      ("metrics without JSD", lambda: evaluate(ours, probe.z_eval, probe.real_eval, with_jsd=False)),
-                      ("metrics with JSD", lambda: evaluate(ours, probe.z_eval, probe.real_eval)),
-                      ("one training iteration", ours.train_iteration)):
+    for label, fn in (
+        ("picture: samples + D surface + arrows", lambda: picture(ours, probe)),
+        ("picture without the surface", lambda: picture(ours, probe, with_surface=False)),
+        ("metrics without JSD", lambda: evaluate(ours, probe.z_eval, probe.real_eval, with_jsd=False)),
+        ("metrics with JSD", lambda: evaluate(ours, probe.z_eval, probe.real_eval)),
+        ("one training iteration", ours.train_iteration),
+    ):
         times = []
         for _ in range(30):
             start = time.perf_counter()
@@ -168,12 +183,16 @@ def main(argv=None):
     remedy_costs(config, max(3, args.rounds // 2), max(20, args.iterations // 4))
 
 
-REMEDY_RUNS = {"feature matching W=1": dict(feature_matching=1.0),
-               "minibatch discrimination (kernel)": dict(minibatch_discrimination=True),
-               "minibatch discrimination (stddev)": dict(minibatch_discrimination=True, minibatch_kind="stddev"),
-               "historical averaging": dict(historical_averaging=0.1),
-               **{f"unrolled K={k}": dict(unrolled=k) for k in (1, 3, 5, 10)},
-               "packing m=2": dict(pack=2), "packing m=4": dict(pack=4), "spectral norm": dict(spectral_norm=True)}
+REMEDY_RUNS = {
+    "feature matching W=1": dict(feature_matching=1.0),
+    "minibatch discrimination (kernel)": dict(minibatch_discrimination=True),
+    "minibatch discrimination (stddev)": dict(minibatch_discrimination=True, minibatch_kind="stddev"),
+    "historical averaging": dict(historical_averaging=0.1),
+    **{f"unrolled K={k}": dict(unrolled=k) for k in (1, 3, 5, 10)},
+    "packing m=2": dict(pack=2),
+    "packing m=4": dict(pack=4),
+    "spectral norm": dict(spectral_norm=True),
+}
 
 
 def unroll_seconds(gan: GAN, k: int, second_order: bool, iterations: int) -> float:
@@ -196,8 +215,10 @@ def unroll_seconds(gan: GAN, k: int, second_order: bool, iterations: int) -> flo
 
 def remedy_costs(config: TrainConfig, rounds: int, iterations: int) -> None:
     torch.set_num_threads(1)
-    print(f"\n4. cost of each remedy: seconds per iteration / plain seconds per iteration, 1 thread, "
-          f"{rounds} paired rounds of {iterations} iterations (median, min-max)")
+    print(
+        f"\n4. cost of each remedy: seconds per iteration / plain seconds per iteration, 1 thread, "
+        f"{rounds} paired rounds of {iterations} iterations (median, min-max)"
+    )
     plain = GAN(config)
     for name, changes in REMEDY_RUNS.items():
         remedied = GAN(config.replace(**changes))

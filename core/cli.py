@@ -3,6 +3,7 @@
 Every TrainConfig setting is a flag (`--lr-d 2e-3`); flags override the preset. Bad input exits with
 status 2 and one line naming the flag.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,20 @@ from .training import GAN
 
 SAMPLE_FORMATS = (".npy", ".csv")
 READABLE_FORMATS = (".npy", ".csv", ".npz")
-REPORT_KEYS = ("step", "loss_d", "loss_g", "d_real", "d_fake", "modes_captured", "modes_total", "high_quality",
-               "reverse_kl", "jsd", "grad_norm_g", "its_per_s")
+REPORT_KEYS = (
+    "step",
+    "loss_d",
+    "loss_g",
+    "d_real",
+    "d_fake",
+    "modes_captured",
+    "modes_total",
+    "high_quality",
+    "reverse_kl",
+    "jsd",
+    "grad_norm_g",
+    "its_per_s",
+)
 
 
 def flag(name: str) -> str:
@@ -58,6 +71,7 @@ def _typed(name: str):
             return coerce(name, text)
         except ConfigError as error:
             raise argparse.ArgumentTypeError(error.message) from None
+
     convert.__name__ = TYPES[name].__name__
     return convert
 
@@ -88,49 +102,84 @@ def add_setting_flags(parser: argparse.ArgumentParser, names) -> None:
         elif TYPES[name] is bool:
             parser.add_argument(flag(name), action=argparse.BooleanOptionalAction, default=None, help=meta["help"])
         else:
-            parser.add_argument(flag(name), type=_typed(name), choices=meta["choices"],
-                                metavar=meta["metavar"] or name.upper(), help=meta["help"] + bounds)
+            parser.add_argument(
+                flag(name),
+                type=_typed(name),
+                choices=meta["choices"],
+                metavar=meta["metavar"] or name.upper(),
+                help=meta["help"] + bounds,
+            )
 
 
 def build_parser() -> Parser:
     parser = Parser(prog="python -m core", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    train = commands.add_parser("train", help="train headless and report metrics",
-                                description="Train a GAN on a 2-D mixture without a thread or a screen.")
+    train = commands.add_parser(
+        "train",
+        help="train headless and report metrics",
+        description="Train a GAN on a 2-D mixture without a thread or a screen.",
+    )
     train.add_argument("--preset", choices=PRESETS, default="ring8", help="start from this scenario (default ring8)")
     add_setting_flags(train, FIELDS)
     train.add_argument("--json", action="store_true", help="one JSON object per line per evaluation, then a final one")
-    train.add_argument("--save-samples", type=_sample_path, metavar="PATH",
-                       help="write the final evaluation samples (eval_samples x 2) to a .npy or .csv file")
-    train.add_argument("--save-run", type=Path, metavar="PATH.npz",
-                       help="write the run (config, curves, final samples) as one .npz, no pickle inside")
-    train.add_argument("--threads", type=_positive_int, default=os.cpu_count() or 1,
-                       help="torch intra-op threads (default: all cores)")
+    train.add_argument(
+        "--save-samples",
+        type=_sample_path,
+        metavar="PATH",
+        help="write the final evaluation samples (eval_samples x 2) to a .npy or .csv file",
+    )
+    train.add_argument(
+        "--save-run",
+        type=Path,
+        metavar="PATH.npz",
+        help="write the run (config, curves, final samples) as one .npz, no pickle inside",
+    )
+    train.add_argument(
+        "--threads", type=_positive_int, default=os.cpu_count() or 1, help="torch intra-op threads (default: all cores)"
+    )
     commands.add_parser("presets", help="list the lecture scenarios")
     evaluate_ = commands.add_parser(
-        "evaluate", help="evaluate a sample file against a mixture",
+        "evaluate",
+        help="evaluate a sample file against a mixture",
         description="FID, Inception Score, precision/recall/F1, density/coverage, mode statistics and JSD of "
-                    "any n x 2 sample file (.npy or .csv) against a known mixture.")
-    evaluate_.add_argument("file", type=Path, help="samples, n x 2: a .npy array, a .csv file (x,y per row) or a "
-                                                   "run archive (.npz) written by train --save-run or the dashboard")
+        "any n x 2 sample file (.npy or .csv) against a known mixture.",
+    )
+    evaluate_.add_argument(
+        "file",
+        type=Path,
+        help="samples, n x 2: a .npy array, a .csv file (x,y per row) or a "
+        "run archive (.npz) written by train --save-run or the dashboard",
+    )
     evaluate_.add_argument("--preset", choices=PRESETS, default="ring8", help="take the mixture from this preset")
     add_setting_flags(evaluate_, DATA_FIELDS)
-    evaluate_.add_argument("--neighbours", type=_positive_int, default=3,
-                           help="k of the k-nearest-neighbour balls of precision and recall (default 3)")
-    evaluate_.add_argument("--seed", type=_typed("seed"), default=0, metavar="SEED",
-                           help="seed of the exact samples of p_data that precision and recall compare with")
+    evaluate_.add_argument(
+        "--neighbours",
+        type=_positive_int,
+        default=3,
+        help="k of the k-nearest-neighbour balls of precision and recall (default 3)",
+    )
+    evaluate_.add_argument(
+        "--seed",
+        type=_typed("seed"),
+        default=0,
+        metavar="SEED",
+        help="seed of the exact samples of p_data that precision and recall compare with",
+    )
     evaluate_.add_argument("--json", action="store_true", help="print one JSON object")
     sweep_ = commands.add_parser(
-        "sweep", help="train many seeds together and report mean, std and standard error",
+        "sweep",
+        help="train many seeds together and report mean, std and standard error",
         description="Train seeds SEED, SEED+1, ... of one config together (one batch of matrix products; seed by "
-                    "seed with spectral norm or a remedy) and report each metric's mean, standard deviation and "
-                    "standard error over seeds, with per-seed rows.")
+        "seed with spectral norm or a remedy) and report each metric's mean, standard deviation and "
+        "standard error over seeds, with per-seed rows.",
+    )
     sweep_.add_argument("--preset", choices=PRESETS, default="ring8", help="start from this scenario (default ring8)")
     sweep_.add_argument("--seeds", type=_positive_int, default=4, help="how many seeds (default 4)")
     add_setting_flags(sweep_, FIELDS)
     sweep_.add_argument("--json", action="store_true", help="print one JSON object")
-    sweep_.add_argument("--threads", type=_positive_int, default=os.cpu_count() or 1,
-                        help="torch intra-op threads (default: all cores)")
+    sweep_.add_argument(
+        "--threads", type=_positive_int, default=os.cpu_count() or 1, help="torch intra-op threads (default: all cores)"
+    )
     parser.train, parser.evaluate, parser.sweep = train, evaluate_, sweep_
     return parser
 
@@ -179,8 +228,7 @@ def load_samples(path: Path) -> np.ndarray:
     return samples.astype(np.float64)
 
 
-def train(config, *, json_lines: bool, save_samples: Path | None, save_run: Path | None = None,
-          out=sys.stdout) -> int:
+def train(config, *, json_lines: bool, save_samples: Path | None, save_run: Path | None = None, out=sys.stdout) -> int:
     gan = GAN(config)
     probe = Probe(gan)
     trained = 0.0
@@ -191,15 +239,26 @@ def train(config, *, json_lines: bool, save_samples: Path | None, save_run: Path
         trained += time.perf_counter() - started
         problem = gan.finite()
         if problem:
-            print(f"diverged at step {step}: {problem}; lower the learning rates (lr_g {config.lr_g:g}, "
-                  f"lr_d {config.lr_d:g})", file=sys.stderr)
+            print(
+                f"diverged at step {step}: {problem}; lower the learning rates (lr_g {config.lr_g:g}, "
+                f"lr_d {config.lr_d:g})",
+                file=sys.stderr,
+            )
             return 1
         if step % config.eval_every == 0 or step == config.steps:
             metrics, samples = evaluate(gan, probe.z_eval, probe.real_eval)
-            report = dict(step=step, **{k: gan.last[k] for k in ("loss_d", "loss_g", "grad_norm_g")},
-                          d_real=metrics.d_real, d_fake=metrics.d_fake, modes_captured=metrics.modes_captured,
-                          modes_total=metrics.modes_total, high_quality=metrics.high_quality,
-                          reverse_kl=metrics.reverse_kl, jsd=metrics.jsd, its_per_s=step / trained)
+            report = dict(
+                step=step,
+                **{k: gan.last[k] for k in ("loss_d", "loss_g", "grad_norm_g")},
+                d_real=metrics.d_real,
+                d_fake=metrics.d_fake,
+                modes_captured=metrics.modes_captured,
+                modes_total=metrics.modes_total,
+                high_quality=metrics.high_quality,
+                reverse_kl=metrics.reverse_kl,
+                jsd=metrics.jsd,
+                its_per_s=step / trained,
+            )
             reports.append(report)
             print(json.dumps(report) if json_lines else _line(report, config.steps), file=out, flush=True)
     if save_samples is not None:
@@ -209,16 +268,21 @@ def train(config, *, json_lines: bool, save_samples: Path | None, save_run: Path
         save_run.parent.mkdir(parents=True, exist_ok=True)
         save_run.write_bytes(run_archive(config, samples, eval_history=curves))
     final = dict(report, final=True, d_is_probability=gan.loss.probability, config=dataclasses.asdict(config))
-    print(json.dumps(final) if json_lines else f"done: {config.steps} steps in {trained:.1f} s of training",
-          file=out, flush=True)
+    print(
+        json.dumps(final) if json_lines else f"done: {config.steps} steps in {trained:.1f} s of training",
+        file=out,
+        flush=True,
+    )
     return 0
 
 
 def _line(r: dict, steps: int) -> str:
-    return (f"step {r['step']:>{len(str(steps))}}/{steps}  loss_d {r['loss_d']:.3f}  loss_g {r['loss_g']:.3f}  "
-            f"D(x) {r['d_real']:.3f}  D(G(z)) {r['d_fake']:.3f}  modes {r['modes_captured']}/{r['modes_total']}  "
-            f"high-quality {r['high_quality']:.3f}  reverse KL {r['reverse_kl']:.3f}  JSD {r['jsd']:.3f}  "
-            f"|grad G| {r['grad_norm_g']:.3g}  {r['its_per_s']:.0f} it/s")
+    return (
+        f"step {r['step']:>{len(str(steps))}}/{steps}  loss_d {r['loss_d']:.3f}  loss_g {r['loss_g']:.3f}  "
+        f"D(x) {r['d_real']:.3f}  D(G(z)) {r['d_fake']:.3f}  modes {r['modes_captured']}/{r['modes_total']}  "
+        f"high-quality {r['high_quality']:.3f}  reverse KL {r['reverse_kl']:.3f}  JSD {r['jsd']:.3f}  "
+        f"|grad G| {r['grad_norm_g']:.3g}  {r['its_per_s']:.0f} it/s"
+    )
 
 
 def _save(samples: np.ndarray, path: Path) -> None:
@@ -256,8 +320,18 @@ def sweep_seeds(sub: Parser, args) -> int:
         sub.error(f"argument {flag(error.field)}: {error.message}")
     rows, summary = result.final(), result.summary()
     if args.json:
-        print(json.dumps(dict(seeds=result.seeds, steps=config.steps, seconds=result.seconds, rows=rows,
-                              summary=summary, config=dataclasses.asdict(config))))
+        print(
+            json.dumps(
+                dict(
+                    seeds=result.seeds,
+                    steps=config.steps,
+                    seconds=result.seconds,
+                    rows=rows,
+                    summary=summary,
+                    config=dataclasses.asdict(config),
+                )
+            )
+        )
         return 0
     print(f"{len(result.seeds)} seeds x {config.steps} steps in {result.seconds:.1f} s")
     print(f"{'seed':>6} " + " ".join(f"{m:>14}" for m in METRICS))
@@ -276,8 +350,7 @@ def evaluate_file(sub: Parser, args) -> int:
         sub.error(f"{args.file}: {error}")
     if len(samples) <= args.neighbours:
         sub.error(f"{args.file}: needs more than --neighbours {args.neighbours} samples, got {len(samples)}")
-    report = evaluation.evaluate(samples, mixture_for(config), k=args.neighbours, seed=args.seed,
-                                 grid=config.grid_size)
+    report = evaluation.evaluate(samples, mixture_for(config), k=args.neighbours, seed=args.seed, grid=config.grid_size)
     if args.json:
         print(json.dumps(report))
     else:

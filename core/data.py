@@ -1,4 +1,5 @@
 """Mixtures of isotropic Gaussians in 1-D or 2-D: analytic density, cell masses and sampling."""
+
 from __future__ import annotations
 
 import math
@@ -45,13 +46,16 @@ class Mixture:
         """p(x) at points x of shape (n, d)."""
         x = np.asarray(x, dtype=np.float64).reshape(-1, self.dim)
         sq = ((x[:, None, :] - self.means[None]) ** 2).sum(-1)  # (n, K)
-        norm = (2 * math.pi * self.stds ** 2) ** (-self.dim / 2)
-        return (self.weights * norm * np.exp(-0.5 * sq / self.stds ** 2)).sum(1)
+        norm = (2 * math.pi * self.stds**2) ** (-self.dim / 2)
+        return (self.weights * norm * np.exp(-0.5 * sq / self.stds**2)).sum(1)
 
     @cached_property
     def _torch(self):
-        return (torch.tensor(self.means, dtype=torch.float32), torch.tensor(self.stds, dtype=torch.float32),
-                torch.tensor(self.weights, dtype=torch.float32))
+        return (
+            torch.tensor(self.means, dtype=torch.float32),
+            torch.tensor(self.stds, dtype=torch.float32),
+            torch.tensor(self.weights, dtype=torch.float32),
+        )
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n draws as a float32 tensor (n, d): a component k ~ w, then mu_k + s_k * N(0, I)."""

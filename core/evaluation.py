@@ -6,6 +6,7 @@
   coverage (Naeem et al. 2020), all on k-nearest-neighbour balls around exact samples of p_data;
 - together with core.metrics' mode statistics and JSD in one `evaluate`.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,7 +26,7 @@ def mixture_moments(mixture: Mixture) -> tuple[np.ndarray, np.ndarray]:
     """Exact mean and covariance: mu = sum w_k mu_k, Sigma = sum w_k (s_k^2 I + mu_k mu_k^T) - mu mu^T."""
     w, m, s = mixture.weights, mixture.means, mixture.stds
     mean = w @ m
-    cov = np.einsum("k,ki,kj->ij", w, m, m) + np.eye(mixture.dim) * (w @ s ** 2) - np.outer(mean, mean)
+    cov = np.einsum("k,ki,kj->ij", w, m, m) + np.eye(mixture.dim) * (w @ s**2) - np.outer(mean, mean)
     return mean, cov
 
 
@@ -59,8 +60,9 @@ def mode_posterior(samples: np.ndarray, mixture: Mixture) -> np.ndarray:
     """p(y = k | x) = w_k N(x; mu_k, s_k^2 I) / p(x), computed in log space (modes of std 0.02 underflow)."""
     x = np.asarray(samples, dtype=np.float64).reshape(-1, mixture.dim)
     sq = ((x[:, None, :] - mixture.means[None]) ** 2).sum(-1)
-    log_joint = (np.log(np.maximum(mixture.weights, 1e-300)) - mixture.dim * np.log(mixture.stds)
-                 - 0.5 * sq / mixture.stds ** 2)
+    log_joint = (
+        np.log(np.maximum(mixture.weights, 1e-300)) - mixture.dim * np.log(mixture.stds) - 0.5 * sq / mixture.stds**2
+    )
     return np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
 
 
@@ -84,8 +86,8 @@ def _ball_counts(queries: np.ndarray, centres: np.ndarray, radii: np.ndarray, ch
     """For each query, in how many balls B(centre, radius) it lies (chunked: n x m distances at once)."""
     out = np.empty(len(queries), dtype=np.int64)
     for start in range(0, len(queries), chunk):
-        block = cdist(queries[start:start + chunk], centres)
-        out[start:start + chunk] = (block <= radii[None]).sum(1)
+        block = cdist(queries[start : start + chunk], centres)
+        out[start : start + chunk] = (block <= radii[None]).sum(1)
     return out
 
 
@@ -101,8 +103,13 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> dict:
     recall = float((_ball_counts(real, fake, fake_radii) > 0).mean())
     covered = _ball_counts(real, fake, real_radii) > 0  # a fake within the real point's own ball
     f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
-    return dict(precision=precision, recall=recall, f1=f1, density=float(in_real.sum() / (k * len(fake))),
-                coverage=float(covered.mean()))
+    return dict(
+        precision=precision,
+        recall=recall,
+        f1=f1,
+        density=float(in_real.sum() / (k * len(fake))),
+        coverage=float(covered.mean()),
+    )
 
 
 def evaluate(samples: np.ndarray, mixture: Mixture, *, k: int = 3, seed: int = 0, grid: int = 100) -> dict:
@@ -111,8 +118,15 @@ def evaluate(samples: np.ndarray, mixture: Mixture, *, k: int = 3, seed: int = 0
     x = np.asarray(samples, dtype=np.float64)
     real = mixture.sample(len(x), torch.Generator().manual_seed(seed)).numpy().astype(np.float64)
     stats = mode_statistics(x, mixture)
-    return dict(n=len(x), fid=fid(x, mixture), inception_score=inception_score(x, mixture),
-                inception_score_max=float(math.exp(-(mixture.weights * np.log(mixture.weights)).sum())),
-                **precision_recall(real, x, k), modes_captured=stats.modes_captured,
-                modes_total=mixture.n_modes, high_quality=stats.high_quality, reverse_kl=stats.reverse_kl,
-                jsd=jsd(x, mixture, grid))
+    return dict(
+        n=len(x),
+        fid=fid(x, mixture),
+        inception_score=inception_score(x, mixture),
+        inception_score_max=float(math.exp(-(mixture.weights * np.log(mixture.weights)).sum())),
+        **precision_recall(real, x, k),
+        modes_captured=stats.modes_captured,
+        modes_total=mixture.n_modes,
+        high_quality=stats.high_quality,
+        reverse_kl=stats.reverse_kl,
+        jsd=jsd(x, mixture, grid),
+    )

@@ -2,6 +2,7 @@
 
 `python -m core evaluate` reads the samples back; anyone can with np.load(path, allow_pickle=False).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,10 +14,13 @@ import numpy as np
 from .config import TrainConfig
 
 
-def run_archive(config: TrainConfig, samples: np.ndarray, history: dict | None = None,
-                eval_history: dict | None = None) -> bytes:
-    arrays = {"config": np.array(json.dumps(dataclasses.asdict(config))),
-              "samples": np.asarray(samples, dtype=np.float32)}
+def run_archive(
+    config: TrainConfig, samples: np.ndarray, history: dict | None = None, eval_history: dict | None = None
+) -> bytes:
+    arrays = {
+        "config": np.array(json.dumps(dataclasses.asdict(config))),
+        "samples": np.asarray(samples, dtype=np.float32),
+    }
     for prefix, columns in (("history", history or {}), ("eval", eval_history or {})):
         arrays.update({f"{prefix}/{name}": np.asarray(values) for name, values in columns.items()})
     buffer = io.BytesIO()

@@ -1,4 +1,5 @@
 """Curves over iterations in fixed memory: a long run keeps its shape, not its every point."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -51,4 +52,4 @@ class BoundedHistory:
         """A read-only copy per column."""
         block = self._rows[: self._n].T.copy()
         block.setflags(write=False)
-        return dict(zip(self.columns, block))
+        return dict(zip(self.columns, block, strict=True))

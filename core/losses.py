@@ -10,10 +10,11 @@ config refuses eps > 0 with those losses (`Loss.targets` is False) and says why.
 
 Stable forms only: log D = log sigmoid(l) = -softplus(-l) and log(1 - D) = -softplus(l).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -49,7 +50,7 @@ def nonsaturating_g(fake: Tensor) -> Tensor:
 
 def lsgan_d(real: Tensor, fake: Tensor, eps: float = 0.0) -> Tensor:
     """Least squares (Mao et al. 2017), a-b coding a=0, b=1-eps: 1/2 E[(D(x) - b)^2] + 1/2 E[D(G(z))^2]."""
-    return 0.5 * ((real - (1 - eps)) ** 2).mean() + 0.5 * (fake ** 2).mean()
+    return 0.5 * ((real - (1 - eps)) ** 2).mean() + 0.5 * (fake**2).mean()
 
 
 def lsgan_g(fake: Tensor) -> Tensor:
@@ -72,8 +73,9 @@ def wasserstein_d(real: Tensor, fake: Tensor, eps: float = 0.0) -> Tensor:
     return fake.mean() - real.mean()
 
 
-def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
-                     generator: torch.Generator | None = None) -> Tensor:
+def gradient_penalty(
+    critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, generator: torch.Generator | None = None
+) -> Tensor:
     """WGAN-GP (Gulrajani et al. 2017): E[(||grad_x D(x_hat)||_2 - 1)^2], x_hat = t x + (1 - t) G(z),
     t ~ U[0, 1] per sample. Multiply by lambda where it is used."""
     t = torch.rand(real.shape[0], 1, generator=generator, dtype=real.dtype)
@@ -100,34 +102,75 @@ class Loss:
         return torch.sigmoid(raw) if self.probability else raw
 
 
-_D_LOG = r"\max_D\; \mathbb{E}_{x}\,[(1-\varepsilon)\log D(x) + \varepsilon \log(1-D(x))] + \mathbb{E}_{z}\,[\log(1 - D(G(z)))]"
+_D_LOG = (
+    r"\max_D\; \mathbb{E}_{x}\,[(1-\varepsilon)\log D(x) + \varepsilon \log(1-D(x))]"
+    r" + \mathbb{E}_{z}\,[\log(1 - D(G(z)))]"
+)
 _G_CRITIC = r"\min_G\; -\mathbb{E}_{z}\,[D(G(z))]"
 
 LOSSES: dict[str, Loss] = {
-    "minimax": Loss(bce_d, minimax_g, probability=True, targets=True, d_latex=_D_LOG,
-                    g_latex=r"\min_G\; \mathbb{E}_{z}\,[\log(1 - D(G(z)))]",
-                    note="The paper's objective. Its gradient, -D(G(z)), vanishes while D rejects G's samples: "
-                         "early in training G barely learns."),
-    "nonsaturating": Loss(bce_d, nonsaturating_g, probability=True, targets=True, d_latex=_D_LOG,
-                          g_latex=r"\max_G\; \mathbb{E}_{z}\,[\log D(G(z))]",
-                          note="The paper's practical fix: same fixed point, but the gradient, 1 - D(G(z)), is "
-                               "strongest exactly when D rejects G's samples."),
-    "lsgan": Loss(lsgan_d, lsgan_g, probability=False, targets=True,
-                  d_latex=r"\min_D\; \tfrac12\mathbb{E}_{x}\,[(D(x) - (1-\varepsilon))^2] + \tfrac12\mathbb{E}_{z}\,[D(G(z))^2]",
-                  g_latex=r"\min_G\; \tfrac12\mathbb{E}_{z}\,[(D(G(z)) - 1)^2]",
-                  note="Least squares (Mao et al. 2017): D regresses 1 on data and 0 on samples; samples far "
-                       "on the right side of the boundary are still pulled in."),
-    "hinge": Loss(hinge_d, critic_g, probability=False, targets=False, boundary=0.0,
-                  d_latex=r"\min_D\; \mathbb{E}_{x}\,[\max(0, 1 - D(x))] + \mathbb{E}_{z}\,[\max(0, 1 + D(G(z)))]",
-                  g_latex=_G_CRITIC,
-                  note="Hinge: D only pushes scores past a margin of 1; its output is a score, 0 on the boundary."),
-    "wgan": Loss(wasserstein_d, critic_g, probability=False, targets=False, clip_weights=True, boundary=None,
-                 d_latex=r"\max_{D:\,|w|\le c}\; \mathbb{E}_{x}\,[D(x)] - \mathbb{E}_{z}\,[D(G(z))]",
-                 g_latex=_G_CRITIC,
-                 note="Wasserstein critic (Arjovsky et al. 2017), kept Lipschitz by clipping its weights to "
-                      "[-c, c]; its score has no fixed level, only slopes."),
-    "wgan-gp": Loss(wasserstein_d, critic_g, probability=False, targets=False, gradient_penalty=True, boundary=None,
-                    d_latex=r"\max_D\; \mathbb{E}_{x}\,[D(x)] - \mathbb{E}_{z}\,[D(G(z))] - \lambda\,\mathbb{E}_{\hat x}\,[(\lVert\nabla D(\hat x)\rVert - 1)^2]",
-                    g_latex=_G_CRITIC,
-                    note="Wasserstein critic kept 1-Lipschitz by a gradient penalty (Gulrajani et al. 2017)."),
+    "minimax": Loss(
+        bce_d,
+        minimax_g,
+        probability=True,
+        targets=True,
+        d_latex=_D_LOG,
+        g_latex=r"\min_G\; \mathbb{E}_{z}\,[\log(1 - D(G(z)))]",
+        note="The paper's objective. Its gradient, -D(G(z)), vanishes while D rejects G's samples: "
+        "early in training G barely learns.",
+    ),
+    "nonsaturating": Loss(
+        bce_d,
+        nonsaturating_g,
+        probability=True,
+        targets=True,
+        d_latex=_D_LOG,
+        g_latex=r"\max_G\; \mathbb{E}_{z}\,[\log D(G(z))]",
+        note="The paper's practical fix: same fixed point, but the gradient, 1 - D(G(z)), is "
+        "strongest exactly when D rejects G's samples.",
+    ),
+    "lsgan": Loss(
+        lsgan_d,
+        lsgan_g,
+        probability=False,
+        targets=True,
+        d_latex=r"\min_D\; \tfrac12\mathbb{E}_{x}\,[(D(x) - (1-\varepsilon))^2] + \tfrac12\mathbb{E}_{z}\,[D(G(z))^2]",
+        g_latex=r"\min_G\; \tfrac12\mathbb{E}_{z}\,[(D(G(z)) - 1)^2]",
+        note="Least squares (Mao et al. 2017): D regresses 1 on data and 0 on samples; samples far "
+        "on the right side of the boundary are still pulled in.",
+    ),
+    "hinge": Loss(
+        hinge_d,
+        critic_g,
+        probability=False,
+        targets=False,
+        boundary=0.0,
+        d_latex=r"\min_D\; \mathbb{E}_{x}\,[\max(0, 1 - D(x))] + \mathbb{E}_{z}\,[\max(0, 1 + D(G(z)))]",
+        g_latex=_G_CRITIC,
+        note="Hinge: D only pushes scores past a margin of 1; its output is a score, 0 on the boundary.",
+    ),
+    "wgan": Loss(
+        wasserstein_d,
+        critic_g,
+        probability=False,
+        targets=False,
+        clip_weights=True,
+        boundary=None,
+        d_latex=r"\max_{D:\,|w|\le c}\; \mathbb{E}_{x}\,[D(x)] - \mathbb{E}_{z}\,[D(G(z))]",
+        g_latex=_G_CRITIC,
+        note="Wasserstein critic (Arjovsky et al. 2017), kept Lipschitz by clipping its weights to "
+        "[-c, c]; its score has no fixed level, only slopes.",
+    ),
+    "wgan-gp": Loss(
+        wasserstein_d,
+        critic_g,
+        probability=False,
+        targets=False,
+        gradient_penalty=True,
+        boundary=None,
+        d_latex=r"\max_D\; \mathbb{E}_{x}\,[D(x)] - \mathbb{E}_{z}\,[D(G(z))]"
+        r" - \lambda\,\mathbb{E}_{\hat x}\,[(\lVert\nabla D(\hat x)\rVert - 1)^2]",
+        g_latex=_G_CRITIC,
+        note="Wasserstein critic kept 1-Lipschitz by a gradient penalty (Gulrajani et al. 2017).",
+    ),
 }

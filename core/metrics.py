@@ -1,4 +1,5 @@
 """How good are G's samples: mode coverage and quality (VEEGAN / PacGAN), reverse KL, and JSD on a grid."""
+
 from __future__ import annotations
 
 import math
@@ -61,15 +62,16 @@ def mode_statistics(samples: np.ndarray, mixture: Mixture) -> ModeStats:
         q = counts / counts.sum()
         held = q > 0
         reverse_kl = float((q[held] * np.log(q[held] / p[held])).sum())
-    return ModeStats(counts, float(good.mean()) if len(x) else 0.0,
-                     int((counts >= mode_minimum(len(x))).sum()), reverse_kl)
+    return ModeStats(
+        counts, float(good.mean()) if len(x) else 0.0, int((counts >= mode_minimum(len(x))).sum()), reverse_kl
+    )
 
 
 def discrete_jsd(p: np.ndarray, q: np.ndarray) -> float:
     """JSD(p, q) = 1/2 KL(p || m) + 1/2 KL(q || m), m = (p + q) / 2, in nats (0 log 0 = 0; at most log 2)."""
     p, q = np.clip(np.ravel(p), 0, None), np.clip(np.ravel(q), 0, None)
     m = (p + q) / 2
-    kl = lambda a: float((a[a > 0] * np.log(a[a > 0] / m[a > 0])).sum())  # noqa: E731
+    kl = lambda a: float((a[a > 0] * np.log(a[a > 0] / m[a > 0])).sum())
     return 0.5 * kl(p) + 0.5 * kl(q)
 
 
@@ -92,7 +94,7 @@ def jsd(samples: np.ndarray, mixture: Mixture, bins: int = 100) -> float:
     x = np.asarray(samples, dtype=np.float64).reshape(-1, mixture.dim)
     edges = grid_edges(mixture, bins)
     h = float(edges[0, 1] - edges[0, 0])
-    p = grid_masses(mixture.means, np.sqrt(mixture.stds ** 2 + h * h), mixture.weights, edges).ravel()
+    p = grid_masses(mixture.means, np.sqrt(mixture.stds**2 + h * h), mixture.weights, edges).ravel()
     q = grid_masses(x, np.full(len(x), h), np.full(len(x), 1 / len(x)), edges).ravel()
     return discrete_jsd(np.append(p, 1 - p.sum()), np.append(q, 1 - q.sum()))
 
@@ -124,10 +126,13 @@ def evaluate(gan, z: torch.Tensor, real: torch.Tensor, *, with_jsd: bool = True)
     stats = mode_statistics(samples, gan.mixture)
     metrics = Metrics(
         iteration=gan.iteration,
-        d_real=float(out_real.mean()), d_fake=float(out_fake.mean()),
+        d_real=float(out_real.mean()),
+        d_fake=float(out_fake.mean()),
         d_is_probability=gan.loss.probability,
-        modes_captured=stats.modes_captured, modes_total=gan.mixture.n_modes,
-        high_quality=stats.high_quality, reverse_kl=stats.reverse_kl,
+        modes_captured=stats.modes_captured,
+        modes_total=gan.mixture.n_modes,
+        high_quality=stats.high_quality,
+        reverse_kl=stats.reverse_kl,
         jsd=jsd(samples, gan.mixture, gan.config.grid_size) if with_jsd else math.nan,
         mode_counts=stats.counts,
     )

@@ -1,9 +1,10 @@
 """The two players: MLPs for G and D, and the latent distributions z is drawn from."""
+
 from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -48,8 +49,15 @@ def with_spectral_norm(net: nn.Module) -> nn.Module:
 _GLOBAL_RNG = threading.Lock()
 
 
-def discriminator(data_dim: int, width: int, depth: int, activation: str, spectral_norm: bool, pack: int = 1,
-                  minibatch: str | None = None) -> Discriminator:
+def discriminator(
+    data_dim: int,
+    width: int,
+    depth: int,
+    activation: str,
+    spectral_norm: bool,
+    pack: int = 1,
+    minibatch: str | None = None,
+) -> Discriminator:
     """D maps x (or a pack of m samples) to one raw output (logit or score), optionally through a minibatch layer."""
     body = hidden_layers(data_dim * pack, width, depth, activation)
     layer = MINIBATCH[minibatch](width) if minibatch else None
@@ -64,17 +72,33 @@ def _seeded(seed: int):
         yield
 
 
-def build_players(data_dim: int, latent_dim: int, width: int, depth: int, activation: str,
-                  spectral_norm: bool, seed: int, pack: int = 1,
-                  minibatch: str | None = None) -> tuple[nn.Sequential, Discriminator]:
+def build_players(
+    data_dim: int,
+    latent_dim: int,
+    width: int,
+    depth: int,
+    activation: str,
+    spectral_norm: bool,
+    seed: int,
+    pack: int = 1,
+    minibatch: str | None = None,
+) -> tuple[nn.Sequential, Discriminator]:
     """(G, D): G maps z in R^latent_dim to x in R^data_dim; D as `discriminator` builds it."""
     with _seeded(seed):
         generator = mlp(latent_dim, data_dim, width, depth, activation)
         return generator, discriminator(data_dim, width, depth, activation, spectral_norm, pack, minibatch)
 
 
-def build_discriminator(data_dim: int, width: int, depth: int, activation: str, spectral_norm: bool, seed: int,
-                        pack: int = 1, minibatch: str | None = None) -> Discriminator:
+def build_discriminator(
+    data_dim: int,
+    width: int,
+    depth: int,
+    activation: str,
+    spectral_norm: bool,
+    seed: int,
+    pack: int = 1,
+    minibatch: str | None = None,
+) -> Discriminator:
     """A fresh D alone (a live change of D's shape keeps G)."""
     with _seeded(seed):
         return discriminator(data_dim, width, depth, activation, spectral_norm, pack, minibatch)

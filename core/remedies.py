@@ -9,10 +9,11 @@
 `REMEDIES` names them (and the remedies already in the config: spectral norm, TTUR, label smoothing,
 k D-steps) for the page, the CLI's help and the presets; each entry says which settings switch it on.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import Tensor, nn
@@ -146,7 +147,7 @@ class HistoricalAverage:
     def penalty(self, params: list[Tensor]) -> Tensor:
         if self.mean is None:
             return params[0].new_zeros(())  # nothing in the past yet
-        return sum((p - m).pow(2).sum() for p, m in zip(params, self.mean))
+        return sum((p - m).pow(2).sum() for p, m in zip(params, self.mean, strict=True))
 
     @torch.no_grad()
     def update(self, params: list[Tensor]) -> None:
@@ -166,8 +167,15 @@ class HistoricalAverage:
 
 
 # ---- unrolled GAN -------------------------------------------------------------------------------------
-def unrolled_parameters(D: nn.Module, d_loss: Callable[[Callable], Tensor], steps: int, optimizer,
-                        lr: float, clip: float | None = None, second_order: bool = True) -> dict[str, Tensor]:
+def unrolled_parameters(
+    D: nn.Module,
+    d_loss: Callable[[Callable], Tensor],
+    steps: int,
+    optimizer,
+    lr: float,
+    clip: float | None = None,
+    second_order: bool = True,
+) -> dict[str, Tensor]:
     """Metz et al. 2017, eq. (5)-(6): theta_D^0 = theta_D, theta_D^{k+1} = theta_D^k + eta dV/dtheta_D^k
     (D's own update rule: its Adam moments or plain SGD), K steps, keeping the graph so that
     d theta_D^K / d theta_G reaches G's gradient. D's real parameters are only read.
@@ -186,10 +194,10 @@ def unrolled_parameters(D: nn.Module, d_loss: Callable[[Callable], Tensor], step
     if adam:
         (b1, b2), eps = optimizer.param_groups[0]["betas"], optimizer.param_groups[0]["eps"]
     for _ in range(steps):
-        loss = d_loss(lambda x, **kw: functional_call(D, params, (x,), kw))
+        loss = d_loss(lambda x, params=params, **kw: functional_call(D, params, (x,), kw))
         grads = torch.autograd.grad(loss, list(params.values()), create_graph=second_order)
         new = {}
-        for (name, p), g in zip(params.items(), grads):
+        for (name, p), g in zip(params.items(), grads, strict=True):
             if adam:  # the step Adam would take, written out so that it can be differentiated
                 m, v, t = moments[name]
                 m = (1 - b1) * g if m is None else b1 * m + (1 - b1) * g
@@ -197,7 +205,7 @@ def unrolled_parameters(D: nn.Module, d_loss: Callable[[Callable], Tensor], step
                 t += 1
                 moments[name] = (m, v, t)
                 # clamp: d sqrt(v)/dv is infinite at v = 0 (a weight that never had a gradient), 0 * inf = NaN
-                p = p - lr * (m / (1 - b1 ** t)) / ((v / (1 - b2 ** t)).clamp_min(1e-30).sqrt() + eps)
+                p = p - lr * (m / (1 - b1**t)) / ((v / (1 - b2**t)).clamp_min(1e-30).sqrt() + eps)
             else:
                 p = p - lr * g
             new[name] = p if clip is None else p.clamp(-clip, clip)
@@ -218,34 +226,75 @@ class Remedy:
 
 REMEDIES: dict[str, Remedy] = {
     "feature-matching": Remedy(
-        "Feature matching", "Salimans et al. 2016", ("feature_matching",), lambda c: c.feature_matching > 0,
+        "Feature matching",
+        "Salimans et al. 2016",
+        ("feature_matching",),
+        lambda c: c.feature_matching > 0,
         lambda c: f"W = {c.feature_matching:g}",
-        "G matches the mean of D's last hidden features on real and generated batches."),
+        "G matches the mean of D's last hidden features on real and generated batches.",
+    ),
     "minibatch-discrimination": Remedy(
-        "Minibatch discrimination", "Salimans et al. 2016", ("minibatch_discrimination", "minibatch_kind"),
+        "Minibatch discrimination",
+        "Salimans et al. 2016",
+        ("minibatch_discrimination", "minibatch_kind"),
         lambda c: c.minibatch_discrimination,
         lambda c: MINIBATCH_LABELS[c.minibatch_kind],
-        "D sees how alike the samples of a batch are."),
+        "D sees how alike the samples of a batch are.",
+    ),
     "historical-averaging": Remedy(
-        "Historical averaging", "Salimans et al. 2016", ("historical_averaging",),
-        lambda c: c.historical_averaging > 0, lambda c: f"λ = {c.historical_averaging:g}",
-        "Each player is pulled towards the mean of its past weights."),
+        "Historical averaging",
+        "Salimans et al. 2016",
+        ("historical_averaging",),
+        lambda c: c.historical_averaging > 0,
+        lambda c: f"λ = {c.historical_averaging:g}",
+        "Each player is pulled towards the mean of its past weights.",
+    ),
     "unrolled": Remedy(
-        "Unrolled GAN", "Metz et al. 2017", ("unrolled",), lambda c: c.unrolled > 0, lambda c: f"K = {c.unrolled}",
-        "G's loss is taken against D after K more updates, differentiated through them."),
+        "Unrolled GAN",
+        "Metz et al. 2017",
+        ("unrolled",),
+        lambda c: c.unrolled > 0,
+        lambda c: f"K = {c.unrolled}",
+        "G's loss is taken against D after K more updates, differentiated through them.",
+    ),
     "packing": Remedy(
-        "Packing (PacGAN)", "Lin et al. 2018", ("pack",), lambda c: c.pack > 1, lambda c: f"m = {c.pack}",
-        "D judges m samples at once: a pack from a collapsed G looks alike."),
+        "Packing (PacGAN)",
+        "Lin et al. 2018",
+        ("pack",),
+        lambda c: c.pack > 1,
+        lambda c: f"m = {c.pack}",
+        "D judges m samples at once: a pack from a collapsed G looks alike.",
+    ),
     "spectral-norm": Remedy(
-        "Spectral normalisation", "Miyato et al. 2018", ("spectral_norm",), lambda c: c.spectral_norm,
-        lambda c: "on", "Each of D's weights is divided by its largest singular value: D stays Lipschitz."),
+        "Spectral normalisation",
+        "Miyato et al. 2018",
+        ("spectral_norm",),
+        lambda c: c.spectral_norm,
+        lambda c: "on",
+        "Each of D's weights is divided by its largest singular value: D stays Lipschitz.",
+    ),
     "ttur": Remedy(
-        "Two time-scale rates (TTUR)", "Heusel et al. 2017", ("lr_d", "lr_g"), lambda c: c.lr_d != c.lr_g,
-        lambda c: f"lr D {c.lr_d:g}, G {c.lr_g:g}", "D and G learn at different rates."),
+        "Two time-scale rates (TTUR)",
+        "Heusel et al. 2017",
+        ("lr_d", "lr_g"),
+        lambda c: c.lr_d != c.lr_g,
+        lambda c: f"lr D {c.lr_d:g}, G {c.lr_g:g}",
+        "D and G learn at different rates.",
+    ),
     "label-smoothing": Remedy(
-        "One-sided label smoothing", "Salimans et al. 2016", ("label_smoothing",),
-        lambda c: c.label_smoothing > 0, lambda c: f"ε = {c.label_smoothing:g}", "D's target on real data is 1 - eps."),
+        "One-sided label smoothing",
+        "Salimans et al. 2016",
+        ("label_smoothing",),
+        lambda c: c.label_smoothing > 0,
+        lambda c: f"ε = {c.label_smoothing:g}",
+        "D's target on real data is 1 - eps.",
+    ),
     "k-steps": Remedy(
-        "k D-steps per G-step", "Goodfellow et al. 2014", ("k",), lambda c: c.k > 1, lambda c: f"k = {c.k}",
-        "D is trained closer to its optimum before each G step."),
+        "k D-steps per G-step",
+        "Goodfellow et al. 2014",
+        ("k",),
+        lambda c: c.k > 1,
+        lambda c: f"k = {c.k}",
+        "D is trained closer to its optimum before each G step.",
+    ),
 }

@@ -8,6 +8,7 @@ A snapshot costs more than a training iteration (D on the whole grid is ~10-20 m
 builds a new one only once the previous one has been read: a watched run publishes every
 `publish_interval`, an unwatched one spends nothing on pictures (benchmarks/train_speed.py measures both).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -29,14 +30,24 @@ from .training import GAN
 IDLE, RUNNING, PAUSED, DIVERGED, STOPPED = "idle", "running", "paused", "diverged", "stopped"
 STEP_KINDS = ("iteration", "d", "g")
 TRAIN_COLUMNS = ("iteration", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_g")
-EVAL_COLUMNS = ("iteration", "d_real", "d_fake", "modes_captured", "high_quality", "reverse_kl", "jsd",
-                "value_d", "value_d_star", "jsd_grid")  # V(D, G), V(D*, G) and JSD of Theorem 1, on the view grid
+EVAL_COLUMNS = (
+    "iteration",
+    "d_real",
+    "d_fake",
+    "modes_captured",
+    "high_quality",
+    "reverse_kl",
+    "jsd",
+    "value_d",
+    "value_d_star",
+    "jsd_grid",
+)  # V(D, G), V(D*, G) and JSD of Theorem 1, on the view grid
 CHEAP_SURFACE_S = 0.1  # a surface this fast is redrawn at every evaluation too
 _ids = itertools.count(1)
-_alive: "weakref.WeakSet[Runner]" = weakref.WeakSet()
+_alive: weakref.WeakSet[Runner] = weakref.WeakSet()
 
 
-def live_runners() -> list["Runner"]:
+def live_runners() -> list[Runner]:
     """Every runner of this process that is not stopped (for owners and tests that must stop them all)."""
     return [r for r in list(_alive) if r.state != STOPPED]
 
@@ -56,10 +67,17 @@ class Runner:
     threads: torch intra-op threads for the training thread (None leaves torch's setting alone).
     """
 
-    def __init__(self, config: TrainConfig | None = None, *, publish_interval: float = 0.1,
-                 metrics_interval: float = 0.5, surface_interval: float = 0.2, idle_timeout: float = 30.0,
-                 threads: int | None = None,
-                 history_capacity: int = 2048):
+    def __init__(
+        self,
+        config: TrainConfig | None = None,
+        *,
+        publish_interval: float = 0.1,
+        metrics_interval: float = 0.5,
+        surface_interval: float = 0.2,
+        idle_timeout: float = 30.0,
+        threads: int | None = None,
+        history_capacity: int = 2048,
+    ):
         self.name = f"minimax-runner-{next(_ids)}"
         self.publish_interval, self.metrics_interval = publish_interval, metrics_interval
         self.surface_interval = surface_interval
@@ -187,8 +205,8 @@ class Runner:
         """Wait until the thread has applied every command and published the frame where it stands
         (not while running: a running thread is never parked)."""
         return self._thread is None or self.wait_until(
-            lambda: not self._busy and self._pending is None and not self._reset_requested and not self._steps,
-            timeout)
+            lambda: not self._busy and self._pending is None and not self._reset_requested and not self._steps, timeout
+        )
 
     def wait_until(self, predicate, timeout: float = 60.0) -> bool:
         deadline = time.monotonic() + timeout
@@ -232,8 +250,10 @@ class Runner:
             old = gan.config
             self._build(config)
             self._rebuilds += 1
-            what = ", ".join(f"{f} {getattr(old, f)!r} -> {getattr(config, f)!r}" for f in rebuild
-                             if f != "components") or "custom components"
+            what = (
+                ", ".join(f"{f} {getattr(old, f)!r} -> {getattr(config, f)!r}" for f in rebuild if f != "components")
+                or "custom components"
+            )
             self._set_message(f"rebuilt the networks ({what}): restarted at iteration 0")
         else:
             new_d = discriminator_fields(gan.config.changed(config))
@@ -261,8 +281,11 @@ class Runner:
                         return
                     pending, self._pending = self._pending, None
                     reset, self._reset_requested = self._reset_requested, False
-                    if (self._state == RUNNING and self.idle_timeout is not None
-                            and time.monotonic() - self._last_read > self.idle_timeout):
+                    if (
+                        self._state == RUNNING
+                        and self.idle_timeout is not None
+                        and time.monotonic() - self._last_read > self.idle_timeout
+                    ):
                         self._state = PAUSED
                         self._message = f"paused: nobody watched for {self.idle_timeout:g} s"
                     unit = "iteration" if self._state == RUNNING else (self._steps[0] if self._steps else None)
@@ -299,8 +322,9 @@ class Runner:
         if problem:
             return self._diverged(problem)
         last = gan.last
-        self._history.append((gan.iteration, last["loss_d"], last["loss_g"], last["d_real"], last["d_fake"],
-                              last["grad_norm_g"]))
+        self._history.append(
+            (gan.iteration, last["loss_d"], last["loss_g"], last["d_real"], last["d_fake"], last["grad_norm_g"])
+        )
         stepped_last = False
         with self._cond:
             if self._state != RUNNING and self._steps:
@@ -319,9 +343,11 @@ class Runner:
         with self._cond:
             self._steps.clear()
             self._state = DIVERGED
-            self._message = (f"diverged at iteration {at}: {problem}. Kept the last good state (iteration "
-                             f"{gan.iteration}); lower the learning rates (lr_g {c.lr_g:g}, lr_d {c.lr_d:g}) "
-                             f"and resume, or reset.")
+            self._message = (
+                f"diverged at iteration {at}: {problem}. Kept the last good state (iteration "
+                f"{gan.iteration}); lower the learning rates (lr_g {c.lr_g:g}, lr_d {c.lr_d:g}) "
+                f"and resume, or reset."
+            )
             self._cond.notify_all()
 
     def _publish(self, evaluate_now: bool) -> None:
@@ -347,9 +373,15 @@ class Runner:
         # a cheap one also comes with every evaluation, so that V(D, G) is read off the same D as the metrics
         surface_due = now - self._surface_at >= max(self.surface_interval, 4 * self._surface_cost)
         drawn = time.monotonic()
-        frame = picture(gan, self._probe, with_surface=(evaluated and self._surface_cost < CHEAP_SURFACE_S)
-                        or state != RUNNING or surface_due or self._snapshot is None
-                        or self._snapshot.surface.shape != self._probe.grid_shape)
+        frame = picture(
+            gan,
+            self._probe,
+            with_surface=(evaluated and self._surface_cost < CHEAP_SURFACE_S)
+            or state != RUNNING
+            or surface_due
+            or self._snapshot is None
+            or self._snapshot.surface.shape != self._probe.grid_shape,
+        )
         fresh_surface = "surface" in frame
         if fresh_surface:
             self._surface_at, self._surface_cost = now, time.monotonic() - drawn
@@ -362,13 +394,34 @@ class Runner:
                 report = value_report(frame["surface"], self._probe.p_data_mass, frame["samples"], self._probe.edges)
                 values = (report["value_d"], report["value_d_star"], report["jsd"])
             shares = m.mode_counts / max(1, len(self._probe.z_eval))
-            self._eval_history.append((m.iteration, m.d_real, m.d_fake, m.modes_captured, m.high_quality,
-                                       m.reverse_kl, m.jsd, *values, *shares))
+            self._eval_history.append(
+                (
+                    m.iteration,
+                    m.d_real,
+                    m.d_fake,
+                    m.modes_captured,
+                    m.high_quality,
+                    m.reverse_kl,
+                    m.jsd,
+                    *values,
+                    *shares,
+                )
+            )
         self._snapshot = Snapshot(
-            iteration=gan.iteration, d_steps=gan.d_steps, g_steps=gan.g_steps, elapsed=self._elapsed,
-            its_per_s=self._its, state=state, message=message, config=gan.config, rebuilds=self._rebuilds,
-            metrics=self._metrics, history=self._history.arrays(), eval_history=self._eval_history.arrays(),
-            **frame)
+            iteration=gan.iteration,
+            d_steps=gan.d_steps,
+            g_steps=gan.g_steps,
+            elapsed=self._elapsed,
+            its_per_s=self._its,
+            state=state,
+            message=message,
+            config=gan.config,
+            rebuilds=self._rebuilds,
+            metrics=self._metrics,
+            history=self._history.arrays(),
+            eval_history=self._eval_history.arrays(),
+            **frame,
+        )
         self._published_at, self._dirty, self._wanted = now, False, False
         with self._cond:
             self._cond.notify_all()

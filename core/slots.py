@@ -4,6 +4,7 @@ On a 2-core machine two training threads and a browser already compete; a third 
 clear place in line, not a stalled machine. Nothing runs in the background here: a waiting page calls
 `request` again on each refresh and its runner starts as soon as it is first in line and a slot is free.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,9 @@ class TrainingSlots:
         (or keeps) its place in the queue and its 1-based position is returned."""
         with self._lock:
             self._known.add(runner)
-            self._queue = [ref for ref in self._queue if ref() is not None and ref().state != STOPPED
-                           and ref().state != RUNNING]
+            self._queue = [
+                ref for ref in self._queue if ref() is not None and ref().state != STOPPED and ref().state != RUNNING
+            ]
             waiting = [ref() for ref in self._queue]
             busy = sum(1 for r in self._known if r is not runner and r.state == RUNNING)
             if busy < self.capacity and (not waiting or waiting[0] is runner):

@@ -3,6 +3,7 @@
 A Snapshot is built by the thread that owns the GAN and published by swapping one reference; its
 arrays are read-only, so a reader can never see a half-written frame.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -61,6 +62,7 @@ def _latent_mesh(latent: str, latent_dim: int) -> torch.Tensor:
         z[..., 1] = axis[:, None]
     return z
 
+
 def _cell_centres(edges: np.ndarray) -> torch.Tensor:
     """Points at the centres of a grid's cells, x varying fastest (so a (B, B) reshape is [y, x])."""
     centres = [(e[1:] + e[:-1]) / 2 for e in edges]
@@ -96,9 +98,10 @@ class Snapshot:
     history: dict  # per iteration (thinned): iteration, loss_d, loss_g, d_real, d_fake, grad_norm_g
     eval_history: dict  # per evaluation: iteration, metrics, mode_<k> shares of high-quality samples
 
-    def with_status(self, state: str, message: str) -> "Snapshot":
-        return dataclasses.replace(self, state=state, message=message,
-                                   its_per_s=self.its_per_s if state == "running" else 0.0)
+    def with_status(self, state: str, message: str) -> Snapshot:
+        return dataclasses.replace(
+            self, state=state, message=message, its_per_s=self.its_per_s if state == "running" else 0.0
+        )
 
     @property
     def mode_shares(self) -> np.ndarray:
@@ -110,10 +113,15 @@ class Snapshot:
 def picture(gan: GAN, probe: Probe, *, with_surface: bool = True) -> dict:
     """The arrays of a snapshot that change with every frame: samples, the gradient field and (the
     costliest: D on every grid cell) D's surface."""
-    out = dict(real=_frozen_array(probe.real_shown), bounds=_frozen_array(probe.bounds), p_data=probe.p_data,
-               p_data_mass=probe.p_data_mass,
-               modes=probe.modes,
-               arrows_at=_frozen_array(probe.arrows_at), surface_is_probability=gan.loss.probability)
+    out = dict(
+        real=_frozen_array(probe.real_shown),
+        bounds=_frozen_array(probe.bounds),
+        p_data=probe.p_data,
+        p_data_mass=probe.p_data_mass,
+        modes=probe.modes,
+        arrows_at=_frozen_array(probe.arrows_at),
+        surface_is_probability=gan.loss.probability,
+    )
     with frozen(gan.D):
         with torch.no_grad():
             samples = gan.G(probe.z_shown)

@@ -12,6 +12,7 @@ matrix product sums in another order than a plain one. Over thousands of steps o
 last-bit differences grow, so long runs are equal in distribution rather than identical; the first
 iterations match to ~1e-6 (tests/test_sweep.py).
 """
+
 from __future__ import annotations
 
 import math
@@ -43,14 +44,16 @@ class StackedMLP(nn.Module):
         super().__init__()
         linears = [i for i, m in enumerate(nets[0]) if isinstance(m, nn.Linear)]
         self.weights = nn.ParameterList(
-            [nn.Parameter(torch.stack([net[i].weight.detach().T for net in nets]).contiguous()) for i in linears])
+            [nn.Parameter(torch.stack([net[i].weight.detach().T for net in nets]).contiguous()) for i in linears]
+        )
         self.biases = nn.ParameterList(
-            [nn.Parameter(torch.stack([net[i].bias.detach()[None] for net in nets]).contiguous()) for i in linears])
+            [nn.Parameter(torch.stack([net[i].bias.detach()[None] for net in nets]).contiguous()) for i in linears]
+        )
         self.activation = nets[0][1] if len(nets[0]) > 1 else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             x = torch.baddbmm(b, x, w)
             if i < last:
                 x = self.activation(x)
@@ -111,8 +114,9 @@ class Sweep:
         with torch.no_grad():
             fake = self.G(z)
         out = self.D(torch.cat([real, fake], 1))
-        per_seed = torch.stack([self.loss.d(out[i, : c.batch_size], out[i, c.batch_size:], c.label_smoothing)
-                                for i in range(n)])
+        per_seed = torch.stack(
+            [self.loss.d(out[i, : c.batch_size], out[i, c.batch_size :], c.label_smoothing) for i in range(n)]
+        )
         if self.loss.gradient_penalty:
             t = torch.stack([torch.rand(c.batch_size, 1, generator=rng) for rng in self.rngs])
             x_hat = (t * real + (1 - t) * fake).requires_grad_(True)
@@ -159,8 +163,13 @@ class Sweep:
             rows["high_quality"].append(stats.high_quality)
             rows["reverse_kl"].append(stats.reverse_kl)
             rows["jsd"].append(jsd(samples, self.mixture, self.config.grid_size))
-        return dict(d_real=d_real, d_fake=d_fake, **{k: np.array(v, dtype=np.float64) for k, v in rows.items()},
-                    loss_d=self.last["loss_d"], loss_g=self.last["loss_g"])
+        return dict(
+            d_real=d_real,
+            d_fake=d_fake,
+            **{k: np.array(v, dtype=np.float64) for k, v in rows.items()},
+            loss_d=self.last["loss_d"],
+            loss_g=self.last["loss_g"],
+        )
 
 
 class SeedBySeed:
@@ -178,9 +187,13 @@ class SeedBySeed:
             gan.train_iteration()
 
     def evaluate(self) -> dict:
-        rows = [evaluate(gan, probe.z_eval, probe.real_eval)[0] for gan, probe in zip(self.gans, self.probes)]
-        out = {m: np.array([getattr(r, m) for r in rows], dtype=np.float64)
-               for m in METRICS if m not in ("loss_d", "loss_g")}
+        pairs = zip(self.gans, self.probes, strict=True)
+        rows = [evaluate(gan, probe.z_eval, probe.real_eval)[0] for gan, probe in pairs]
+        out = {
+            m: np.array([getattr(r, m) for r in rows], dtype=np.float64)
+            for m in METRICS
+            if m not in ("loss_d", "loss_g")
+        }
         return out | {m: np.array([g.last[m] for g in self.gans]) for m in ("loss_d", "loss_g")}
 
 
@@ -190,13 +203,16 @@ def unbatchable(config: TrainConfig) -> ConfigError | None:
         return ConfigError("spectral_norm", "sweeps train without spectral normalisation")
     for name in SINGLE_RUN_ONLY:
         if REMEDIES[name].active(config):
-            return ConfigError(REMEDIES[name].settings[0], f"{REMEDIES[name].title.lower()} is trained one seed "
-                                                           "at a time, not in a batched sweep")
+            return ConfigError(
+                REMEDIES[name].settings[0],
+                f"{REMEDIES[name].title.lower()} is trained one seed at a time, not in a batched sweep",
+            )
     return None
 
 
-def run_sweep(config: TrainConfig, seeds: int, steps: int | None = None, eval_every: int | None = None,
-              progress=None) -> SweepResult:
+def run_sweep(
+    config: TrainConfig, seeds: int, steps: int | None = None, eval_every: int | None = None, progress=None
+) -> SweepResult:
     """Train `seeds` seeds for `steps` iterations, evaluating every `eval_every`; progress(done, total).
     Batched when the config allows it, else seed by seed (same numbers as single runs, slower)."""
     steps, eval_every = steps or config.steps, eval_every or config.eval_every
@@ -211,5 +227,4 @@ def run_sweep(config: TrainConfig, seeds: int, steps: int | None = None, eval_ev
             curves["iteration"].append(step)
             if progress is not None:
                 progress(step, steps)
-    return SweepResult(sweep.seeds, {k: np.asarray(v) for k, v in curves.items()},
-                       time.perf_counter() - started)
+    return SweepResult(sweep.seeds, {k: np.asarray(v) for k, v in curves.items()}, time.perf_counter() - started)

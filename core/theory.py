@@ -4,6 +4,7 @@ Conventions: a density is an array of values on the cells of a regular grid and 
 size (an area in 2-D, a length in 1-D), so integrals are sums times `cell`. 0 log 0 = 0; where both
 densities vanish the optimal discriminator is taken as 1/2 (it is not determined there).
 """
+
 from __future__ import annotations
 
 import math
@@ -106,7 +107,7 @@ def pure_nash_equilibria(payoff_1, payoff_2) -> list[tuple[int, int]]:
     a, b = np.asarray(payoff_1, dtype=np.float64), np.asarray(payoff_2, dtype=np.float64)
     best_rows = a >= a.max(axis=0, keepdims=True)
     best_cols = b >= b.max(axis=1, keepdims=True)
-    return [(int(i), int(j)) for i, j in zip(*np.nonzero(best_rows & best_cols))]
+    return [(int(i), int(j)) for i, j in zip(*np.nonzero(best_rows & best_cols), strict=True)]
 
 
 def _gaussian(x: np.ndarray, mean: float, std: float) -> np.ndarray:
@@ -134,9 +135,12 @@ def fit_gaussian(x: np.ndarray, p: np.ndarray, divergence: str) -> tuple[float, 
     objective = objectives[divergence]
     best = None
     for start in np.linspace(x[0], x[-1], 9)[1:-1]:
-        fit = optimize.minimize(lambda v: objective(_gaussian(x, v[0], math.exp(v[1]))),
-                                x0=[start, math.log(std / 3)], method="Nelder-Mead",
-                                options=dict(xatol=1e-5, fatol=1e-9, maxiter=2000))
+        fit = optimize.minimize(
+            lambda v: objective(_gaussian(x, v[0], math.exp(v[1]))),
+            x0=[start, math.log(std / 3)],
+            method="Nelder-Mead",
+            options=dict(xatol=1e-5, fatol=1e-9, maxiter=2000),
+        )
         if best is None or fit.fun < best.fun:
             best = fit
     return float(best.x[0]), float(math.exp(best.x[1]))
@@ -160,8 +164,9 @@ def kernel_density(samples: np.ndarray, edges: np.ndarray, bandwidth: float | No
     return masses / cell
 
 
-def value_report(surface: np.ndarray, p_data_mass: np.ndarray, samples: np.ndarray, edges: np.ndarray,
-                 bandwidth: float | None = None) -> dict:
+def value_report(
+    surface: np.ndarray, p_data_mass: np.ndarray, samples: np.ndarray, edges: np.ndarray, bandwidth: float | None = None
+) -> dict:
     """Theorem 1 on the live run's grid: V(D, G) with the learned D, V(D*, G) and JSD(p_data, p_g).
 
     surface: D(x) on the grid's cells, [y, x] (a probability); p_data_mass: p_data's exact mass per cell,
@@ -178,5 +183,11 @@ def value_report(surface: np.ndarray, p_data_mass: np.ndarray, samples: np.ndarr
     p, q = p / (p.sum() * cell), q_mass / (q_mass.sum() * cell)
     d_star = optimal_discriminator(p, q)
     d = np.clip(np.asarray(surface, dtype=np.float64), 0, 1)
-    return dict(value_d=value_function(d, p, q, cell), value_d_star=value_function(d_star, p, q, cell),
-                jsd=js_divergence(p, q, cell), d_star=d_star, p_g=q, p_data=p)
+    return dict(
+        value_d=value_function(d, p, q, cell),
+        value_d_star=value_function(d_star, p, q, cell),
+        jsd=js_divergence(p, q, cell),
+        d_star=d_star,
+        p_g=q,
+        p_data=p,
+    )

@@ -6,6 +6,7 @@ for each iteration:
 
 Only what the loop needs lives here; views and metrics read a GAN, they never step it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -49,14 +50,23 @@ class GAN:
     def __init__(self, config: TrainConfig):
         self.config = config
         self.mixture = mixture_for(config)
-        self.G, self.D = build_players(self.mixture.dim, config.latent_dim, config.hidden, config.depth,
-                                       config.activation, config.spectral_norm, config.seed, **_d_shape(config))
+        self.G, self.D = build_players(
+            self.mixture.dim,
+            config.latent_dim,
+            config.hidden,
+            config.depth,
+            config.activation,
+            config.spectral_norm,
+            config.seed,
+            **_d_shape(config),
+        )
         self.rng = torch.Generator().manual_seed(config.seed)
         self._make_optimizers()
         self.average_g, self.average_d = HistoricalAverage(), HistoricalAverage()
         self.iteration = self.d_steps = self.g_steps = 0
-        self.last: dict[str, float] = dict(loss_d=math.nan, loss_g=math.nan, d_real=math.nan, d_fake=math.nan,
-                                           grad_norm_g=math.nan)
+        self.last: dict[str, float] = dict(
+            loss_d=math.nan, loss_g=math.nan, d_real=math.nan, d_fake=math.nan, grad_norm_g=math.nan
+        )
 
     def _make_optimizers(self):
         c = self.config
@@ -83,8 +93,15 @@ class GAN:
     def replace_discriminator(self, config: TrainConfig) -> None:
         """A fresh D for a new D shape (packing, minibatch layer, spectral norm); G and the counters stay."""
         self.set_live(config)
-        self.D = build_discriminator(self.mixture.dim, config.hidden, config.depth, config.activation,
-                                     config.spectral_norm, config.seed, **_d_shape(config))
+        self.D = build_discriminator(
+            self.mixture.dim,
+            config.hidden,
+            config.depth,
+            config.activation,
+            config.spectral_norm,
+            config.seed,
+            **_d_shape(config),
+        )
         self.opt_d = make_optimizer(config.optimizer, self.D.parameters(), config.lr_d, (config.beta1, config.beta2))
         self.average_d = HistoricalAverage()
 
@@ -96,7 +113,7 @@ class GAN:
         compares samples within a batch (packs of m, minibatch features)."""
         if not self.D.batch_aware:
             out = self.D(torch.cat([real, fake]))
-            return out[: len(real)], out[len(real):]
+            return out[: len(real)], out[len(real) :]
         per = self.config.batch_size * self.D.pack
         chunks = max(1, len(real) // per)
         n = min(len(real), chunks * per)
@@ -169,8 +186,9 @@ class GAN:
                 value = value + c.gp_lambda * gradient_penalty(call, real, fake, self.rng)
             return value
 
-        params = unrolled_parameters(self.D, d_loss, c.unrolled, self.opt_d, c.lr_d,
-                                     c.clip if loss.clip_weights else None)
+        params = unrolled_parameters(
+            self.D, d_loss, c.unrolled, self.opt_d, c.lr_d, c.clip if loss.clip_weights else None
+        )
         return loss.g(functional_call(self.D, params, (fake,)))
 
     def train_iteration(self) -> None:
@@ -199,10 +217,16 @@ class GAN:
 
     def state(self) -> dict:
         """Everything needed to come back to this point (weights, optimizer moments, random stream, counters)."""
-        return dict(G=_clone(self.G.state_dict()), D=_clone(self.D.state_dict()),
-                    opt_g=_clone(self.opt_g.state_dict()), opt_d=_clone(self.opt_d.state_dict()),
-                    rng=self.rng.get_state(), counters=(self.iteration, self.d_steps, self.g_steps),
-                    last=dict(self.last), averages=(self.average_g.state(), self.average_d.state()))
+        return dict(
+            G=_clone(self.G.state_dict()),
+            D=_clone(self.D.state_dict()),
+            opt_g=_clone(self.opt_g.state_dict()),
+            opt_d=_clone(self.opt_d.state_dict()),
+            rng=self.rng.get_state(),
+            counters=(self.iteration, self.d_steps, self.g_steps),
+            last=dict(self.last),
+            averages=(self.average_g.state(), self.average_d.state()),
+        )
 
     def load_state(self, state: dict) -> None:
         self.G.load_state_dict(state["G"])

@@ -6,6 +6,7 @@ the Train page's component fetches `/minimax/frame/<token>` itself at the refres
 ~40 widgets in the browser and reruns the script on the server at 10 Hz, and that halved training while
 watched; a plain HTTP fetch per frame costs the server ~2 ms and the browser only the drawing.
 """
+
 from __future__ import annotations
 
 import sys

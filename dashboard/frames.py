@@ -3,6 +3,7 @@
 Each tab registers its runner under a random token (the capability to read that run); the token is only
 handed to that tab's component.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,7 @@ from core.runner import Runner
 from .payload import payload
 
 FRAME_ROUTE = "/minimax/frame/{token}"
-_runners: "weakref.WeakValueDictionary[str, Runner]" = weakref.WeakValueDictionary()
+_runners: weakref.WeakValueDictionary[str, Runner] = weakref.WeakValueDictionary()
 
 
 def register(runner: Runner) -> str:

@@ -6,6 +6,7 @@ component. Feeding it through a 10 Hz fragment still cost a Streamlit rerun and 
 every widget per frame; so the component fetches frames from dashboard/frames.py's route itself, and
 Streamlit reruns only when something changes the page (a control, or the run pausing by itself).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,25 +22,36 @@ from .payload import payload
 _HERE = Path(__file__).parent / "components"
 # isolate_styles=False: the component lives in the page's DOM, so #minimax-iteration is reachable by tests
 live_component = st.components.v2.component(
-    "minimax_live", js=(_HERE / "live.js").read_text(), css=(_HERE / "live.css").read_text(), isolate_styles=False)
+    "minimax_live", js=(_HERE / "live.js").read_text(), css=(_HERE / "live.css").read_text(), isolate_styles=False
+)
 
 
 def live_view(runner: Runner, slots: TrainingSlots) -> None:
     if st.session_state.get("queued"):
+
         @st.fragment(run_every=1.0)
         def waiting():
             position = slots.request(runner)
             if position == 0:
                 st.session_state["queued"] = False
                 st.rerun()
-            st.info(f"Every training slot of this server is busy: you are number {position} in line. "
-                    "Training starts by itself when a slot frees up.")
+            st.info(
+                f"Every training slot of this server is busy: you are number {position} in line. "
+                "Training starts by itself when a slot frees up."
+            )
+
         waiting()
     token = frames.register(runner)
     result = live_component(
-        key="live", data=dict(url=frames.frame_url(token), refresh=st.session_state.get("refresh", 0.1),
-                              frame=payload(runner.snapshot(), include_static=False)),
-        on_add_mode_change=lambda: None, on_state_change=lambda: None)
+        key="live",
+        data=dict(
+            url=frames.frame_url(token),
+            refresh=st.session_state.get("refresh", 0.1),
+            frame=payload(runner.snapshot(), include_static=False),
+        ),
+        on_add_mode_change=lambda: None,
+        on_state_change=lambda: None,
+    )
     click = result.get("add_mode") if result else None
     if click:
         controls.add_mode(runner, float(click["x"]), float(click["y"]))

@@ -1,5 +1,6 @@
 """Snapshot -> the compact JSON the live component draws: arrays as base64 (float32 or uint8), curves
 thinned to what a canvas can show. Pure: no Streamlit, no torch."""
+
 from __future__ import annotations
 
 import base64
@@ -32,14 +33,18 @@ def thin(n: int, most: int) -> np.ndarray:
 def curves(columns: dict, names, most: int = MAX_CURVE_POINTS) -> dict:
     n = len(columns["iteration"])
     keep = thin(n, most)
-    return {name: b64(columns[name][keep]) for name in names} | {"n": int(len(keep))}
+    return {name: b64(columns[name][keep]) for name in names} | {"n": len(keep)}
 
 
 def static_layer(snap: Snapshot) -> dict:
     """What changes only with the data set: the true density (square root: faint modes stay visible)."""
     density = np.sqrt(snap.p_data)
-    return dict(p_data=quantise(density, 0.0, float(density.max())), grid=int(snap.p_data.shape[0]),
-                modes=b64(snap.modes), real=b64(snap.real))
+    return dict(
+        p_data=quantise(density, 0.0, float(density.max())),
+        grid=int(snap.p_data.shape[0]),
+        modes=b64(snap.modes),
+        real=b64(snap.real),
+    )
 
 
 def points(xy: np.ndarray, bounds: np.ndarray) -> str:
@@ -51,8 +56,9 @@ def points(xy: np.ndarray, bounds: np.ndarray) -> str:
 @functools.lru_cache(maxsize=64)
 def remedy_rows(config) -> list[dict]:
     """The Mode-collapse view's table; it changes only with the settings, so it is built once per config."""
-    return [dict(name=r.title, on=bool(r.active(config)), value=r.value(config), paper=r.paper)
-            for r in REMEDIES.values()]
+    return [
+        dict(name=r.title, on=bool(r.active(config)), value=r.value(config), paper=r.paper) for r in REMEDIES.values()
+    ]
 
 
 def payload(snap: Snapshot, include_static: bool = True) -> dict:
@@ -68,23 +74,44 @@ def payload(snap: Snapshot, include_static: bool = True) -> dict:
     eval_n = len(snap.eval_history["iteration"])
     keep = thin(eval_n, MAX_HEATMAP_COLUMNS)
     shares = snap.mode_shares[keep] if eval_n else np.zeros((0, m.modes_total))
-    key = (f"{snap.config.dataset}|{snap.config.modes}|{snap.config.radius}|{snap.config.spacing}|{snap.config.std}|"
-           f"{snap.config.components}|{snap.config.grid_size}|{snap.config.samples_shown}|{snap.config.seed}")
+    key = (
+        f"{snap.config.dataset}|{snap.config.modes}|{snap.config.radius}|{snap.config.spacing}|{snap.config.std}|"
+        f"{snap.config.components}|{snap.config.grid_size}|{snap.config.samples_shown}|{snap.config.seed}"
+    )
     return dict(
-        iteration=snap.iteration, d_steps=snap.d_steps, g_steps=snap.g_steps, its=round(snap.its_per_s, 1),
-        state=snap.state, message=snap.message, loss=snap.config.loss, k=snap.config.k,
-        probability=snap.surface_is_probability, boundary=loss.boundary,
+        iteration=snap.iteration,
+        d_steps=snap.d_steps,
+        g_steps=snap.g_steps,
+        its=round(snap.its_per_s, 1),
+        state=snap.state,
+        message=snap.message,
+        loss=snap.config.loss,
+        k=snap.config.k,
+        probability=snap.surface_is_probability,
+        boundary=loss.boundary,
         bounds=[float(v) for v in snap.bounds.ravel()],
         static_key=key,
-        metrics=dict(modes_captured=m.modes_captured, modes_total=m.modes_total, high_quality=m.high_quality,
-                     d_real=m.d_real, d_fake=m.d_fake, jsd=m.jsd, reverse_kl=m.reverse_kl),
-        samples=points(snap.samples, snap.bounds), surface=quantise(surface, lo, hi), surface_range=[lo, hi],
+        metrics=dict(
+            modes_captured=m.modes_captured,
+            modes_total=m.modes_total,
+            high_quality=m.high_quality,
+            d_real=m.d_real,
+            d_fake=m.d_fake,
+            jsd=m.jsd,
+            reverse_kl=m.reverse_kl,
+        ),
+        samples=points(snap.samples, snap.bounds),
+        surface=quantise(surface, lo, hi),
+        surface_range=[lo, hi],
         surface_grid=int(surface.shape[0]),
-        arrows_at=b64(snap.arrows_at), arrows=b64(snap.arrows),
-        manifold=b64(snap.manifold), mesh=list(snap.manifold.shape[:2]),
+        arrows_at=b64(snap.arrows_at),
+        arrows=b64(snap.arrows),
+        manifold=b64(snap.manifold),
+        mesh=list(snap.manifold.shape[:2]),
         history=curves(snap.history, ("iteration", "d_real", "d_fake", "loss_d", "loss_g")),
         evals=curves(snap.eval_history, ("iteration", "jsd", "modes_captured", "high_quality")),
-        shares=quantise(shares.T, 0.0, 1.0), share_columns=int(len(shares)),
+        shares=quantise(shares.T, 0.0, 1.0),
+        share_columns=len(shares),
         share_iterations=b64(snap.eval_history["iteration"][keep]) if eval_n else b64([]),
         remedies=remedy_rows(snap.config),
         **(static_layer(snap) if include_static else {}),

@@ -1,4 +1,5 @@
 """Who owns what: one Runner per browser session, one cap on training runs per server."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -40,8 +41,9 @@ def session_runner() -> Runner:
 
 
 # The paper's 1-D picture trains its own small GAN on the Theory page (same runner, data dimension 1).
-LINE_CONFIG = TrainConfig(dataset="line", modes=3, hidden=64, depth=2, latent_dim=1, lr_g=1e-3, lr_d=1e-3,
-                          samples_shown=400, arrow_grid=8)
+LINE_CONFIG = TrainConfig(
+    dataset="line", modes=3, hidden=64, depth=2, latent_dim=1, lr_g=1e-3, lr_d=1e-3, samples_shown=400, arrow_grid=8
+)
 
 
 @st.cache_resource(scope="session", on_release=_release, show_spinner=False)

@@ -1,5 +1,6 @@
 """The dashboard's widget logic under streamlit.testing.v1.AppTest: every control reaches the session's
 runner, presets load, bad tables and bad links give a message and change nothing else."""
+
 from pathlib import Path
 
 import pytest
@@ -37,27 +38,30 @@ def test_the_app_runs_with_the_default_config(app):
     assert "nonsaturating" in app.markdown[0].value and len(app.latex) == 2
 
 
-@pytest.mark.parametrize("kind, key, value, field, expected", [
-    ("slider", "w_k", 3, "k", 3),
-    ("selectbox", "w_loss", "minimax", "loss", "minimax"),
-    ("slider", "w_label_smoothing", 0.2, "label_smoothing", 0.2),
-    ("select_slider", "w_lr_d", 2e-3, "lr_d", 2e-3),
-    ("select_slider", "w_lr_g", 1e-4, "lr_g", 1e-4),
-    ("select_slider", "w_batch_size", 64, "batch_size", 64),
-    ("slider", "w_beta1", 0.0, "beta1", 0.0),
-    ("select_slider", "w_beta2", 0.99, "beta2", 0.99),
-    ("radio", "w_optimizer", "sgd", "optimizer", "sgd"),
-    ("slider", "w_radius", 3.0, "radius", 3.0),
-    ("select_slider", "w_hidden", 64, "hidden", 64),
-    ("slider", "w_depth", 2, "depth", 2),
-    ("toggle", "w_spectral_norm", True, "spectral_norm", True),
-    ("number_input", "w_seed", 7, "seed", 7),
-    ("slider", "w_feature_matching", 0.5, "feature_matching", 0.5),
-    ("toggle", "w_minibatch_discrimination", True, "minibatch_discrimination", True),
-    ("select_slider", "w_historical_averaging", 0.1, "historical_averaging", 0.1),
-    ("slider", "w_unrolled", 3, "unrolled", 3),
-    ("slider", "w_pack", 2, "pack", 2),
-])
+@pytest.mark.parametrize(
+    "kind, key, value, field, expected",
+    [
+        ("slider", "w_k", 3, "k", 3),
+        ("selectbox", "w_loss", "minimax", "loss", "minimax"),
+        ("slider", "w_label_smoothing", 0.2, "label_smoothing", 0.2),
+        ("select_slider", "w_lr_d", 2e-3, "lr_d", 2e-3),
+        ("select_slider", "w_lr_g", 1e-4, "lr_g", 1e-4),
+        ("select_slider", "w_batch_size", 64, "batch_size", 64),
+        ("slider", "w_beta1", 0.0, "beta1", 0.0),
+        ("select_slider", "w_beta2", 0.99, "beta2", 0.99),
+        ("radio", "w_optimizer", "sgd", "optimizer", "sgd"),
+        ("slider", "w_radius", 3.0, "radius", 3.0),
+        ("select_slider", "w_hidden", 64, "hidden", 64),
+        ("slider", "w_depth", 2, "depth", 2),
+        ("toggle", "w_spectral_norm", True, "spectral_norm", True),
+        ("number_input", "w_seed", 7, "seed", 7),
+        ("slider", "w_feature_matching", 0.5, "feature_matching", 0.5),
+        ("toggle", "w_minibatch_discrimination", True, "minibatch_discrimination", True),
+        ("select_slider", "w_historical_averaging", 0.1, "historical_averaging", 0.1),
+        ("slider", "w_unrolled", 3, "unrolled", 3),
+        ("slider", "w_pack", 2, "pack", 2),
+    ],
+)
 def test_each_control_changes_the_runner(app, kind, key, value, field, expected):
     app.run()
     getattr(app, kind)(key=key).set_value(value).run()
@@ -103,8 +107,11 @@ def test_the_custom_table_rejects_bad_rows(app):
     app.button(key="use_custom").click().run()
     assert runner_of(app).config.dataset == "ring"
     assert "std must be positive" in messages(app) or "every std must be positive" in messages(app)
-    app.session_state["components_table"] = {"edited_rows": {0: {"std": 0.3}}, "added_rows": [],
-                                             "deleted_rows": [1, 2, 3, 4, 5]}
+    app.session_state["components_table"] = {
+        "edited_rows": {0: {"std": 0.3}},
+        "added_rows": [],
+        "deleted_rows": [1, 2, 3, 4, 5],
+    }
     app.button(key="use_custom").click().run()
     config = runner_of(app).config
     assert config.dataset == "custom" and len(config.components) == 3 and config.components[0][2] == 0.3

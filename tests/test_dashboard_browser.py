@@ -1,5 +1,6 @@
 """The dashboard in a real headless Chromium against a real server: training starts and keeps going while
 k and the loss change, stepping is exact, and closed tabs leave no training behind."""
+
 import os
 import re
 import time
@@ -10,8 +11,10 @@ import pytest
 from tests.browser import CHROMIUM, ROOT, chromium, dashboard_server
 
 ARTIFACTS = ROOT / "test-artifacts"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
-                                reason="Debian's chromium is not installed (.ci/run installs it)")
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+    reason="Debian's chromium is not installed (.ci/run installs it)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +79,9 @@ def test_train_live_change_k_and_loss_pause_and_step(server):
         assert iteration(page) == paused_at and updates(page) == (d1, g1)
 
         page.get_by_role("button", name="D step", exact=True).click()
-        page.wait_for_function(f"document.querySelector('[data-stat=\"updates\"]').textContent.startsWith('{d1 + 1} /')",
-                               timeout=30_000)
+        page.wait_for_function(
+            f"document.querySelector('[data-stat=\"updates\"]').textContent.startsWith('{d1 + 1} /')", timeout=30_000
+        )
         assert iteration(page) == paused_at and updates(page) == (d1 + 1, g1)
         page.get_by_role("button", name="k·D + G", exact=True).click()
         wait_iteration_above(page, paused_at)
@@ -94,14 +98,16 @@ def test_remedies_switch_on_live_and_the_mode_collapse_view_lists_them(server):
         page, errors = open_page(browser, f"{server}/?preset=remedy-packing")
         page.wait_for_selector("#minimax-iteration", timeout=60_000)
         on_rows = "Array.from(document.querySelectorAll('.mm-remedies tr.mm-on')).map(r => r.innerText).join('|')"
-        page.wait_for_function(f"({on_rows}).includes('Packing (PacGAN)') && ({on_rows}).includes('m = 2')",
-                               timeout=30_000)
+        page.wait_for_function(
+            f"({on_rows}).includes('Packing (PacGAN)') && ({on_rows}).includes('m = 2')", timeout=30_000
+        )
         page.get_by_role("button", name="Start", exact=True).click()
         wait_iteration_above(page, 20)
         page.locator('[data-testid="stSidebar"] label').filter(has_text="Minibatch discrimination").click()
         page.wait_for_function(f"({on_rows}).includes('Minibatch discrimination')", timeout=30_000)
-        page.wait_for_function("document.body.innerText.includes('a fresh D was built; G keeps its weights')",
-                               timeout=30_000)
+        page.wait_for_function(
+            "document.body.innerText.includes('a fresh D was built; G keeps its weights')", timeout=30_000
+        )
         switched_at = iteration(page)
         assert switched_at > 20  # a new D, not a new run: the iteration count goes on
         wait_iteration_above(page, switched_at + 10, timeout=90_000)
@@ -113,8 +119,9 @@ def test_remedies_switch_on_live_and_the_mode_collapse_view_lists_them(server):
 
 def runs_open(page) -> tuple[int, int, int]:
     text = page.locator('[data-testid="stSidebar"]').inner_text()
-    busy, capacity, alive = re.search(r"Server: (\d+) of (\d+) training slot\(s\) in use; (\d+) run\(s\) open",
-                                      text).groups()
+    busy, capacity, alive = re.search(
+        r"Server: (\d+) of (\d+) training slot\(s\) in use; (\d+) run\(s\) open", text
+    ).groups()
     return int(busy), int(capacity), int(alive)
 
 

@@ -1,5 +1,6 @@
 """The Compare page under AppTest: two sweeps in the background, a progress bar, mean ± std curves, a table
 of per-seed rows and their statistics, and no thread left when the job ends or its session does."""
+
 import threading
 import time
 from pathlib import Path

@@ -1,4 +1,5 @@
 """The Theory page under AppTest: its numbers come from core.theory, and the payoff table is validated."""
+
 from pathlib import Path
 
 import pytest
@@ -30,12 +31,14 @@ def test_theory_page(no_thread_leak):
         before = at.get("plotly_chart")[-3].proto.spec
         at.slider(key="saddle_lr").set_value(0.3).run()  # the saddle paths follow the learning rate
         assert at.get("plotly_chart")[-3].proto.spec != before
-        values = [m.value for m in at.markdown if "V(D, G) =" in m.value][0]
+        values = next(m.value for m in at.markdown if "V(D, G) =" in m.value)
         assert "−log 4 + 2·" in values
         assert "(defect, defect) paying (5, 5)" in at.success[0].value
-        at.session_state["payoffs"] = {"edited_rows": {0: {"defect": "1, -1", "cooperate": "-1, 1"},
-                                                       1: {"defect": "-1, 1", "cooperate": "1, -1"}},
-                                       "added_rows": [], "deleted_rows": []}
+        at.session_state["payoffs"] = {
+            "edited_rows": {0: {"defect": "1, -1", "cooperate": "-1, 1"}, 1: {"defect": "-1, 1", "cooperate": "1, -1"}},
+            "added_rows": [],
+            "deleted_rows": [],
+        }
         at.run()
         assert "No pure Nash equilibrium" in at.info[0].value
         at.session_state["payoffs"] = {"edited_rows": {0: {"defect": "five"}}, "added_rows": [], "deleted_rows": []}

@@ -14,8 +14,10 @@ def riemann(mixture: Mixture, cell: float) -> float:
     return float(sum(mixture.density(chunk).sum() for chunk in np.array_split(pts, 20)) * cell * cell)
 
 
-@pytest.mark.parametrize("mixture, cell", [(ring(), 0.004), (grid(), 0.01), (line(), 0.01),
-                                           (custom([[0, 0, 0.3, 1], [1.5, -1, 0.1, 3]]), 0.01)])
+@pytest.mark.parametrize(
+    "mixture, cell",
+    [(ring(), 0.004), (grid(), 0.01), (line(), 0.01), (custom([[0, 0, 0.3, 1], [1.5, -1, 0.1, 3]]), 0.01)],
+)
 def test_density_integrates_to_one(mixture, cell):
     assert riemann(mixture, cell) == pytest.approx(1.0, abs=1e-3)
 
@@ -49,17 +51,20 @@ def test_cell_masses_agree_with_the_density():
     masses = grid_masses(mixture.means, mixture.stds, mixture.weights, edges)
     centres = (edges[0, 1:] + edges[0, :-1]) / 2
     xs, ys = np.meshgrid(centres, centres, indexing="ij")
-    approx = mixture.density(np.stack([xs.ravel(), ys.ravel()], 1)).reshape(120, 120) * 0.05 ** 2
+    approx = mixture.density(np.stack([xs.ravel(), ys.ravel()], 1)).reshape(120, 120) * 0.05**2
     assert masses.sum() == pytest.approx(1.0, abs=1e-6)
     assert np.abs(masses - approx).max() < 1e-4
 
 
-@pytest.mark.parametrize("bad", [
-    [[0, 0, -0.1, 1]],  # negative std
-    [[0, 0, 0.1, 0]],  # weights sum to 0
-    [[0, np.nan, 0.1, 1]],  # not finite
-    [],
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        [[0, 0, -0.1, 1]],  # negative std
+        [[0, 0, 0.1, 0]],  # weights sum to 0
+        [[0, np.nan, 0.1, 1]],  # not finite
+        [],
+    ],
+)
 def test_custom_mixtures_are_validated(bad):
     with pytest.raises(ValueError):
         custom(bad)

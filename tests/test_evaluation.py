@@ -1,5 +1,6 @@
 """The evaluation metrics against their known values: exact samples of p_data, a collapsed generator,
 closed forms; and `python -m core evaluate` refusing bad files."""
+
 import json
 import math
 import subprocess
@@ -41,7 +42,8 @@ def test_all_samples_on_one_mode(mixture):
 def test_frechet_distance_of_two_gaussians_against_the_closed_form():
     # diagonal: ||mu1 - mu2||^2 + sum (s1 - s2)^2
     assert frechet_distance([0, 0], np.diag([4.0, 1.0]), [1, 2], np.diag([1.0, 9.0])) == pytest.approx(
-        5 + (2 - 1) ** 2 + (1 - 3) ** 2)
+        5 + (2 - 1) ** 2 + (1 - 3) ** 2
+    )
     # any 2 x 2: tr (S1 S2)^(1/2) = sqrt(tr(S1 S2) + 2 sqrt(det S1 det S2))
     rng = np.random.default_rng(3)
     a, b = rng.standard_normal((2, 2)), rng.standard_normal((2, 2))
@@ -60,6 +62,7 @@ def test_mixture_moments_match_samples():
 
 def test_inception_score_of_unequal_weights_uses_their_entropy():
     from core.data import custom
+
     mixture = custom([[-3, 0, 0.1, 1], [3, 0, 0.1, 3]])  # weights 1/4, 3/4
     expected = math.exp(-(0.25 * math.log(0.25) + 0.75 * math.log(0.75)))
     assert inception_score(exact(mixture), mixture) == pytest.approx(expected, rel=0.01)
@@ -68,12 +71,29 @@ def test_inception_score_of_unequal_weights_uses_their_entropy():
 def test_evaluate_a_file_from_the_shell(tmp_path):
     path = tmp_path / "exact.csv"
     np.savetxt(path, exact(ring(), 2000), delimiter=",", header="x,y", comments="")
-    run = subprocess.run([sys.executable, "-m", "core", "evaluate", str(path), "--json"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    run = subprocess.run(
+        [sys.executable, "-m", "core", "evaluate", str(path), "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
-    for key in ("n", "fid", "inception_score", "precision", "recall", "f1", "modes_captured", "modes_total",
-                "high_quality", "reverse_kl", "jsd"):
+    for key in (
+        "n",
+        "fid",
+        "inception_score",
+        "precision",
+        "recall",
+        "f1",
+        "modes_captured",
+        "modes_total",
+        "high_quality",
+        "reverse_kl",
+        "jsd",
+    ):
         assert key in report
     assert report["n"] == 2000 and report["modes_captured"] == 8
 
@@ -86,8 +106,7 @@ def bad_files(tmp: Path):
     (tmp / "words.csv").write_text("x,y\nhello,world\n")
     (tmp / "blank.csv").write_text("")
     (tmp / "samples.txt").write_text("1,2\n")
-    return ["pickled.npy", "three.npy", "nan.npy", "empty.npy", "words.csv", "blank.csv", "samples.txt",
-            "missing.npy"]
+    return ["pickled.npy", "three.npy", "nan.npy", "empty.npy", "words.csv", "blank.csv", "samples.txt", "missing.npy"]
 
 
 def test_bad_files_exit_2_with_one_line(tmp_path, capsys):
@@ -101,14 +120,21 @@ def test_bad_files_exit_2_with_one_line(tmp_path, capsys):
 
 def test_a_pickled_file_is_refused_in_a_real_process(tmp_path):
     bad_files(tmp_path)
-    run = subprocess.run([sys.executable, "-m", "core", "evaluate", str(tmp_path / "pickled.npy")], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    run = subprocess.run(
+        [sys.executable, "-m", "core", "evaluate", str(tmp_path / "pickled.npy")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     assert run.returncode == 2 and "Traceback" not in run.stderr and "allow_pickle=False" in run.stderr
 
 
 def test_a_run_archive_round_trips_without_pickle(tmp_path):
     from core.config import TrainConfig
     from core.export import read_run, run_archive
+
     samples = exact(ring(), 500)
     path = tmp_path / "run.npz"
     path.write_bytes(run_archive(TrainConfig(k=4), samples, {"iteration": np.arange(3.0)}))

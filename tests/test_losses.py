@@ -1,5 +1,6 @@
 """Each loss against values computed by hand from probabilities, and against autograd where a gradient
 is the claim."""
+
 import math
 
 import pytest
@@ -35,8 +36,9 @@ def test_label_smoothing_moves_d_loss_by_eps_times_the_logit_gap():
 def test_bce_agrees_with_torch_binary_cross_entropy():
     real, fake = torch.randn(64, generator=torch.Generator().manual_seed(0)), torch.randn(64)
     eps = 0.15
-    reference = (F.binary_cross_entropy(torch.sigmoid(real), torch.full_like(real, 1 - eps))
-                 + F.binary_cross_entropy(torch.sigmoid(fake), torch.zeros_like(fake)))
+    reference = F.binary_cross_entropy(torch.sigmoid(real), torch.full_like(real, 1 - eps)) + F.binary_cross_entropy(
+        torch.sigmoid(fake), torch.zeros_like(fake)
+    )
     assert LOSSES["nonsaturating"].d(real, fake, eps).item() == pytest.approx(reference.item(), rel=1e-5)
 
 
@@ -51,9 +53,11 @@ def test_generator_losses_by_hand():
 def test_discriminator_losses_by_hand():
     r, f = torch.tensor([2.0, 0.5]), torch.tensor([-2.0, 0.25])
     assert LOSSES["lsgan"].d(r, f, 0.0).item() == pytest.approx(
-        0.5 * mean(1.0, 0.25) + 0.5 * mean(4.0, 0.0625), abs=1e-6)
+        0.5 * mean(1.0, 0.25) + 0.5 * mean(4.0, 0.0625), abs=1e-6
+    )
     assert LOSSES["lsgan"].d(r, f, 0.2).item() == pytest.approx(
-        0.5 * mean(1.2 ** 2, 0.3 ** 2) + 0.5 * mean(4.0, 0.0625), abs=1e-6)
+        0.5 * mean(1.2**2, 0.3**2) + 0.5 * mean(4.0, 0.0625), abs=1e-6
+    )
     assert LOSSES["hinge"].d(r, f, 0.0).item() == pytest.approx(mean(0.0, 0.5) + mean(0.0, 1.25), abs=1e-6)
     assert LOSSES["wgan"].d(r, f, 0.0).item() == pytest.approx(mean(-2.0, 0.25) - mean(2.0, 0.5), abs=1e-6)
 
@@ -83,4 +87,4 @@ def test_gradient_penalty_of_a_linear_critic_is_exact():
 
 
 def test_only_losses_with_targets_accept_smoothing():
-    assert {n for n, l in LOSSES.items() if l.targets} == {"minimax", "nonsaturating", "lsgan"}
+    assert {name for name, loss in LOSSES.items() if loss.targets} == {"minimax", "nonsaturating", "lsgan"}

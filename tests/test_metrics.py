@@ -26,6 +26,7 @@ def test_exact_samples_cover_every_mode(mixture):
 
 def test_high_quality_of_exact_samples_in_one_dimension():
     from core.data import line
+
     mixture = line(means=(-3, 0, 3), stds=(0.1, 0.2, 0.3), weights=(1, 1, 1))
     stats = mode_statistics(exact(mixture, n=40_000), mixture)
     assert stats.high_quality == pytest.approx(math.erf(3 / math.sqrt(2)), abs=0.0015)  # 0.9973
@@ -50,7 +51,7 @@ def test_samples_far_from_every_mode_are_not_high_quality():
 def test_capture_threshold_follows_the_published_benchmarks():
     assert MODE_MIN_SAMPLES == 20 and mode_minimum(2500) == 20 and mode_minimum(5000) == 40
     mixture = ring()
-    on_mode = lambda k, n: np.repeat(mixture.means[k:k + 1], n, 0)  # noqa: E731
+    on_mode = lambda k, n: np.repeat(mixture.means[k : k + 1], n, 0)
     samples = np.concatenate([on_mode(0, 2461), on_mode(1, 20), on_mode(2, 19)])
     assert mode_statistics(samples, mixture).modes_captured == 2
 
@@ -80,6 +81,7 @@ def test_jsd_of_one_mode_out_of_k_matches_the_closed_form():
     samples = exact(mixture, 20000)
     one = samples[np.linalg.norm(samples - mixture.means[0], axis=1) < 0.2]
     k = 8
-    expected = 0.5 * ((1 / k) * math.log((1 / k) / ((1 / k + 1) / 2)) + (k - 1) / k * math.log(2)) \
-        + 0.5 * math.log(1 / ((1 / k + 1) / 2))
+    expected = 0.5 * ((1 / k) * math.log((1 / k) / ((1 / k + 1) / 2)) + (k - 1) / k * math.log(2)) + 0.5 * math.log(
+        1 / ((1 / k + 1) / 2)
+    )
     assert jsd(one, mixture) == pytest.approx(expected, abs=0.02)

@@ -1,4 +1,5 @@
 """The live component's payload decodes back to the snapshot it came from."""
+
 import base64
 import json
 

@@ -1,4 +1,5 @@
 """Every claim a preset's text makes, checked with its fixed seed (the seed in the preset's config)."""
+
 import functools
 import statistics
 
@@ -27,8 +28,15 @@ def trajectory(config: TrainConfig, steps: int, every: int):
 
 
 def test_every_preset_is_a_valid_config_with_a_text():
-    assert {"ring8", "grid25", "minimax-saturates", "mode-collapse", "label-smoothing", "strong-discriminator",
-            "wgan-gp"} <= PRESETS.keys()
+    assert {
+        "ring8",
+        "grid25",
+        "minimax-saturates",
+        "mode-collapse",
+        "label-smoothing",
+        "strong-discriminator",
+        "wgan-gp",
+    } <= PRESETS.keys()
     for preset in PRESETS.values():
         assert preset.config == preset.config.replace() and len(preset.watch) > 80
 
@@ -73,7 +81,7 @@ def test_label_smoothing_moves_the_equilibrium_to_one_minus_eps_over_two():
     assert config.replace(label_smoothing=0) == PRESETS["ring8"].config  # the same run but for eps
     _, smoothed = trajectory(config, config.steps, 250)
     _, plain = trajectory(PRESETS["ring8"].config, config.steps, 250)
-    late = lambda out: statistics.mean(m.d_real for i, m, _ in out if i >= 3000)  # noqa: E731
+    late = lambda out: statistics.mean(m.d_real for i, m, _ in out if i >= 3000)
     # D* = (1 - eps) p_data / (p_data + p_g): 0.4 where p_g = p_data with eps = 0.2, instead of 1/2
     assert late(smoothed) == pytest.approx((1 - config.label_smoothing) / 2, abs=0.05)
     assert late(plain) == pytest.approx(0.5, abs=0.05)
@@ -85,7 +93,7 @@ def test_strong_discriminator_keeps_d_real_and_d_fake_apart():
     config = PRESETS["strong-discriminator"].config
     _, strong = trajectory(config, 2000, 250)
     _, usual = trajectory(config.replace(k=1), 2000, 250)
-    gap = lambda out: statistics.mean(m.d_real - m.d_fake for i, m, _ in out if i >= 1000)  # noqa: E731
+    gap = lambda out: statistics.mean(m.d_real - m.d_fake for i, m, _ in out if i >= 1000)
     assert gap(strong) > gap(usual) + 0.15
     assert strong[-1][1].modes_captured < 8
 

@@ -1,5 +1,6 @@
 """Each remedy against a hand-computed value on tiny tensors or an autograd/optimizer reference, its
 wiring into the training step, and its survival of live toggling on a running runner."""
+
 import math
 
 import numpy as np
@@ -8,16 +9,23 @@ import torch
 from torch.func import functional_call
 
 from core.config import ConfigError, TrainConfig
-from core.remedies import (REMEDIES, HistoricalAverage, MinibatchKernel, MinibatchStddev, feature_matching, pack,
-                           pack_with, unrolled_parameters)
+from core.metrics import evaluate
+from core.remedies import (
+    REMEDIES,
+    HistoricalAverage,
+    MinibatchKernel,
+    MinibatchStddev,
+    feature_matching,
+    pack,
+    pack_with,
+    unrolled_parameters,
+)
 from core.runner import RUNNING, Runner
 from core.snapshot import Probe, picture
-from core.metrics import evaluate
 from core.sweep import Sweep, run_sweep
 from core.training import GAN, frozen
 
-SMALL = TrainConfig(hidden=16, depth=2, batch_size=32, latent_dim=4, eval_samples=200, samples_shown=100,
-                    grid_size=20)
+SMALL = TrainConfig(hidden=16, depth=2, batch_size=32, latent_dim=4, eval_samples=200, samples_shown=100, grid_size=20)
 
 
 def state(net):
@@ -32,7 +40,7 @@ def same(a, b):
 def test_feature_matching_by_hand():
     real = torch.tensor([[1.0, 2.0], [3.0, 4.0]])  # mean (2, 3)
     fake = torch.tensor([[0.0, 0.0], [2.0, 2.0]])  # mean (1, 1)
-    assert feature_matching(real, fake).item() == pytest.approx(1.0 ** 2 + 2.0 ** 2)
+    assert feature_matching(real, fake).item() == pytest.approx(1.0**2 + 2.0**2)
     assert feature_matching(real, real).item() == 0.0
 
 
@@ -93,7 +101,7 @@ def test_historical_average_by_hand():
     assert average.penalty([theta]).item() == 0.0  # no past yet
     average.update([theta])
     theta2 = torch.tensor([3.0, 4.0], requires_grad=True)
-    assert average.penalty([theta2]).item() == pytest.approx(2.0 ** 2 + 2.0 ** 2)
+    assert average.penalty([theta2]).item() == pytest.approx(2.0**2 + 2.0**2)
     average.update([theta2])  # mean of (1, 2) and (3, 4) is (2, 3)
     assert torch.equal(average.mean[0], torch.tensor([2.0, 3.0]))
     (grad,) = torch.autograd.grad(average.penalty([theta2]), theta2)
@@ -167,6 +175,7 @@ def _batch_loss(gan, real, fake):
     def d_loss(call):
         out_real, out_fake = call(torch.cat([real, fake]), groups=2).chunk(2)
         return gan.loss.d(out_real, out_fake, 0.0)
+
     return d_loss
 
 
@@ -213,9 +222,15 @@ def test_unrolled_generator_gradient_matches_finite_differences():
 
 
 # ---- every remedy live, on a running runner ------------------------------------------------------------
-LIVE_TOGGLES = [dict(feature_matching=1.0), dict(minibatch_discrimination=True),
-                dict(minibatch_discrimination=True, minibatch_kind="stddev"), dict(historical_averaging=0.5),
-                dict(unrolled=3), dict(pack=3), dict(spectral_norm=True)]
+LIVE_TOGGLES = [
+    dict(feature_matching=1.0),
+    dict(minibatch_discrimination=True),
+    dict(minibatch_discrimination=True, minibatch_kind="stddev"),
+    dict(historical_averaging=0.5),
+    dict(unrolled=3),
+    dict(pack=3),
+    dict(spectral_norm=True),
+]
 
 
 def test_every_remedy_survives_live_toggling_on_a_running_runner(no_thread_leak):
@@ -227,8 +242,9 @@ def test_every_remedy_survives_live_toggling_on_a_running_runner(no_thread_leak)
                 before = runner._gan.iteration
                 values = changes if on else {k: TrainConfig.__dataclass_fields__[k].default for k in changes}
                 assert runner.update(**values) == []  # no remedy restarts the run
-                assert runner.wait_until(lambda: runner._gan.config == runner.config
-                                         and runner._gan.iteration >= before + 3, 60), (changes, on)
+                assert runner.wait_until(
+                    lambda: runner._gan.config == runner.config and runner._gan.iteration >= before + 3, 60
+                ), (changes, on)
                 snap = runner.snapshot()
                 assert runner.state == RUNNING and runner.thread.is_alive(), snap.message
                 assert snap.iteration >= before  # G and the counters carried on
@@ -258,7 +274,8 @@ def test_views_of_a_remedied_run(changes):
     frame = picture(gan, Probe(gan))
     assert frame["surface"].shape == (20, 20) and frame["d_samples"].shape == (100,)
     assert frame["arrows"].shape == frame["arrows_at"].shape and all(
-        np.isfinite(frame[k]).all() for k in ("surface", "d_samples", "arrows"))
+        np.isfinite(frame[k]).all() for k in ("surface", "d_samples", "arrows")
+    )
 
 
 # ---- settings ------------------------------------------------------------------------------------------

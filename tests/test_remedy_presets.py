@@ -1,5 +1,6 @@
 """The remedy presets' claims: seeds 0, 1, 2 of the mode-collapse scenario over the same 2,000 iterations,
 with the remedy and without. Each preset's text states the figures these tests check."""
+
 import functools
 import statistics
 
@@ -11,7 +12,7 @@ from tests.test_presets import trajectory
 SEEDS = (0, 1, 2)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def outcome(config):
     """Per seed: modes held (mean over the second half's evaluations), modes visited (captured at any
     evaluation), mode-hopping (mean total-variation distance between the mode shares of consecutive
@@ -24,10 +25,16 @@ def outcome(config):
         visited = np.zeros(late[0].modes_total, bool)
         for _, m, _ in out:
             visited |= m.mode_counts >= 20
-        rows.append(dict(held=statistics.mean(m.modes_captured for m in late), visited=int(visited.sum()),
-                         hopping=float(np.abs(np.diff(shares, axis=0)).sum(1).mean() / 2),
-                         high_quality=late[-1].high_quality, reverse_kl=late[-1].reverse_kl,
-                         gap=late[-1].d_real - late[-1].d_fake))
+        rows.append(
+            dict(
+                held=statistics.mean(m.modes_captured for m in late),
+                visited=int(visited.sum()),
+                hopping=float(np.abs(np.diff(shares, axis=0)).sum(1).mean() / 2),
+                high_quality=late[-1].high_quality,
+                reverse_kl=late[-1].reverse_kl,
+                gap=late[-1].d_real - late[-1].d_fake,
+            )
+        )
     return {k: statistics.mean(r[k] for r in rows) for k in rows[0]}
 
 

@@ -1,5 +1,6 @@
 """The background runner: states, exact stepping, live updates, rebuilds, divergence, idle pause,
 snapshots that are never torn, bounded memory, and no thread left behind."""
+
 import threading
 import time
 
@@ -66,8 +67,9 @@ def test_updates_while_running_keep_the_run_going(runner):
         runner.update(k=k)
     runner.update(loss="hinge")
     before = runner.snapshot().iteration
-    assert runner.wait_until(lambda: runner.snapshot().config.loss == "hinge"
-                             and runner.snapshot().iteration > before + 5, 30)
+    assert runner.wait_until(
+        lambda: runner.snapshot().config.loss == "hinge" and runner.snapshot().iteration > before + 5, 30
+    )
     snap = runner.snapshot()
     assert snap.state == RUNNING and not snap.surface_is_probability and snap.rebuilds == 0
 
@@ -172,8 +174,13 @@ def test_snapshots_are_never_torn(runner):
 
 
 def test_history_stays_bounded_in_a_long_run(no_thread_leak):
-    with Runner(SMALL.replace(hidden=8, depth=1, batch_size=16), history_capacity=64, threads=1,
-                publish_interval=0.02, metrics_interval=0.02) as r:
+    with Runner(
+        SMALL.replace(hidden=8, depth=1, batch_size=16),
+        history_capacity=64,
+        threads=1,
+        publish_interval=0.02,
+        metrics_interval=0.02,
+    ) as r:
         r.step(600, wait=True, timeout=120)
         snap = r.snapshot()
         assert snap.iteration == 600

@@ -1,5 +1,6 @@
 """Seeds trained together: each seed is its single run (up to rounding), and the statistics are those of
 the per-seed rows."""
+
 import json
 import math
 import statistics
@@ -28,7 +29,7 @@ def test_seed_i_of_a_sweep_is_the_single_run_with_seed_i(loss):
         for gan in singles:
             gan.train_iteration()
     for i, gan in enumerate(singles):
-        for layer, (w, b) in enumerate(zip(sweep.G.weights, sweep.G.biases)):
+        for layer, (w, b) in enumerate(zip(sweep.G.weights, sweep.G.biases, strict=True)):
             torch.testing.assert_close(w[i].T, gan.G[2 * layer].weight, rtol=1e-4, atol=1e-5)
             torch.testing.assert_close(b[i, 0], gan.G[2 * layer].bias, rtol=1e-4, atol=1e-5)
         assert sweep.last["loss_d"][i] == pytest.approx(gan.last["loss_d"], rel=1e-4, abs=1e-5)
@@ -53,9 +54,34 @@ def test_spectral_norm_is_refused_not_ignored():
 
 
 def test_sweep_from_the_shell():
-    run = subprocess.run([sys.executable, "-m", "core", "sweep", "--seeds", "2", "--steps", "10", "--eval-every", "5",
-                          "--hidden", "16", "--depth", "1", "--eval-samples", "200", "--json", "--threads", "1"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core",
+            "sweep",
+            "--seeds",
+            "2",
+            "--steps",
+            "10",
+            "--eval-every",
+            "5",
+            "--hidden",
+            "16",
+            "--depth",
+            "1",
+            "--eval-samples",
+            "200",
+            "--json",
+            "--threads",
+            "1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     assert report["seeds"] == [0, 1] and len(report["rows"]) == 2 and set(METRICS) <= report["summary"].keys()

@@ -1,4 +1,5 @@
 """core.theory against the paper's results and hand-computed values."""
+
 import math
 
 import numpy as np
@@ -6,9 +7,18 @@ import pytest
 
 from core.data import line, ring
 from core.metrics import grid_edges
-from core.theory import (LOG4, fit_gaussian, generator_gradient, js_divergence, kernel_density,
-                         kl_divergence, optimal_discriminator, pure_nash_equilibria, saddle_path,
-                         value_function)
+from core.theory import (
+    LOG4,
+    fit_gaussian,
+    generator_gradient,
+    js_divergence,
+    kernel_density,
+    kl_divergence,
+    optimal_discriminator,
+    pure_nash_equilibria,
+    saddle_path,
+    value_function,
+)
 
 X = np.linspace(-20, 20, 8001)
 CELL = X[1] - X[0]
@@ -101,12 +111,14 @@ def test_kernel_density_is_a_density_close_to_p_data():
 def test_theorem_1_on_a_live_run():
     from core.config import TrainConfig
     from core.runner import Runner
+
     with Runner(TrainConfig(hidden=32, depth=2, batch_size=64), threads=1) as runner:
         snap = runner.step(200, wait=True)
     h = snap.eval_history
     assert np.all(h["value_d"] <= h["value_d_star"] + 1e-9) and np.all(h["value_d_star"] >= -LOG4 - 1e-9)
     edges = np.stack([np.linspace(lo, hi, snap.surface.shape[0] + 1) for lo, hi in snap.bounds])
     from core.theory import value_report
+
     report = value_report(snap.surface, snap.p_data_mass, snap.samples, edges)
     assert report["value_d_star"] == pytest.approx(-LOG4 + 2 * report["jsd"], abs=1e-9)
     assert report["value_d"] <= report["value_d_star"]
@@ -129,7 +141,9 @@ def test_theorem_1_on_random_normalised_densities():
 
 def test_generator_gradient_matches_autograd():
     import torch
+
     from core.losses import LOSSES
+
     logits = torch.linspace(-6, 6, 25, requires_grad=True)
     for loss in ("minimax", "nonsaturating"):
         (grad,) = torch.autograd.grad(LOSSES[loss].g(logits) * len(logits), logits)  # per-sample gradient

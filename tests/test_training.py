@@ -111,4 +111,3 @@ def test_state_round_trip_restores_the_run():
     gan.load_state(saved)
     gan.train_iteration()
     assert same(params(gan.G), after_one) and gan.iteration == 2
-

@@ -1,4 +1,5 @@
 """Compare: two configurations over several seeds each, trained in the background, as mean ± std."""
+
 from __future__ import annotations
 
 import csv
@@ -18,8 +19,14 @@ from ..controls import LEARNING_RATES
 from ..session import session_runner
 
 COLOURS = {"A": "#0b6e4f", "B": "#e8590c"}
-SHOWN = {"modes_captured": "modes captured", "high_quality": "high-quality share", "jsd": "JSD (nats)",
-         "reverse_kl": "reverse KL", "d_real": "mean D(x), data", "d_fake": "mean D(G(z)), samples"}
+SHOWN = {
+    "modes_captured": "modes captured",
+    "high_quality": "high-quality share",
+    "jsd": "JSD (nats)",
+    "reverse_kl": "reverse KL",
+    "d_real": "mean D(x), data",
+    "d_fake": "mean D(G(z)), samples",
+}
 
 
 class CompareJob:
@@ -35,15 +42,19 @@ class CompareJob:
 
     def _run(self):
         import torch
+
         torch.set_num_threads(1)  # as the live runner: leave a core to the server and the browser
         try:
             for name, config in self.configs.items():
+
                 def progress(done, total, offset=len(self.results) * self.steps):
                     self.done_steps = offset + done
                     if self._cancel.is_set():
                         raise InterruptedError
-                self.results[name] = run_sweep(config, self.seeds, self.steps, max(1, self.steps // 20),
-                                               progress=progress)
+
+                self.results[name] = run_sweep(
+                    config, self.seeds, self.steps, max(1, self.steps // 20), progress=progress
+                )
         except InterruptedError:
             self.error = "cancelled"
         except Exception as error:  # shown on the page, never a dead thread with no word
@@ -83,13 +94,22 @@ def leave_compare() -> None:
 def _side(name: str, column) -> TrainConfig | None:
     with column:
         st.markdown(f"**Configuration {name}**")
-        preset = st.selectbox("Preset", list(PRESETS), key=f"cmp_preset_{name}",
-                              index=list(PRESETS).index("minimax-saturates" if name == "A" else "ring8"))
+        preset = st.selectbox(
+            "Preset",
+            list(PRESETS),
+            key=f"cmp_preset_{name}",
+            index=list(PRESETS).index("minimax-saturates" if name == "A" else "ring8"),
+        )
         base = PRESETS[preset].config
         loss = st.selectbox("Loss", list(LOSSES), index=list(LOSSES).index(base.loss), key=f"cmp_loss_{name}")
         k = st.slider("k", 1, 20, base.k, key=f"cmp_k_{name}")
-        lr_d = st.select_slider("D learning rate", sorted(set(LEARNING_RATES) | {base.lr_d}), base.lr_d,
-                                format_func=lambda v: f"{v:g}", key=f"cmp_lrd_{name}")
+        lr_d = st.select_slider(
+            "D learning rate",
+            sorted(set(LEARNING_RATES) | {base.lr_d}),
+            base.lr_d,
+            format_func=lambda v: f"{v:g}",
+            key=f"cmp_lrd_{name}",
+        )
         try:
             changes = dict(loss=loss, k=k, lr_d=lr_d)
             if not LOSSES[loss].targets:
@@ -105,12 +125,24 @@ def _band_chart(metric: str, results: dict[str, SweepResult]) -> go.Figure:
     for name, result in results.items():
         x, values = result.curves["iteration"], result.curves[metric]
         mean, std = values.mean(1), values.std(1, ddof=1) if values.shape[1] > 1 else np.zeros(len(x))
-        fig.add_scatter(x=np.r_[x, x[::-1]], y=np.r_[mean + std, (mean - std)[::-1]], fill="toself",
-                        fillcolor=COLOURS[name], opacity=0.18, line=dict(width=0), hoverinfo="skip",
-                        showlegend=False)
+        fig.add_scatter(
+            x=np.r_[x, x[::-1]],
+            y=np.r_[mean + std, (mean - std)[::-1]],
+            fill="toself",
+            fillcolor=COLOURS[name],
+            opacity=0.18,
+            line=dict(width=0),
+            hoverinfo="skip",
+            showlegend=False,
+        )
         fig.add_scatter(x=x, y=mean, name=f"{name}: mean ± std", line=dict(color=COLOURS[name], width=2))
-    fig.update_layout(title=SHOWN[metric], height=260, margin=dict(l=40, r=10, t=40, b=30),
-                      legend=dict(orientation="h", y=-0.25), xaxis_title="iteration")
+    fig.update_layout(
+        title=SHOWN[metric],
+        height=260,
+        margin=dict(l=40, r=10, t=40, b=30),
+        legend=dict(orientation="h", y=-0.25),
+        xaxis_title="iteration",
+    )
     return fig
 
 
@@ -119,14 +151,18 @@ def _table(results: dict[str, SweepResult]):
     for name, result in results.items():
         rows += [dict(config=name, row=f"seed {row.pop('seed')}", **row) for row in result.final()]
         summary = result.summary()
-        rows += [dict(config=name, row=stat, **{m: summary[m][stat] for m in METRICS}) for stat in ("mean", "std", "se")]
+        rows += [
+            dict(config=name, row=stat, **{m: summary[m][stat] for m in METRICS}) for stat in ("mean", "std", "se")
+        ]
     return rows
 
 
 def compare_page() -> None:
     st.markdown("### Compare two configurations over seeds")
-    st.caption("One run is an anecdote. Each configuration is trained for several seeds at once (one batch of "
-               "matrix products), and every curve is the mean over seeds with a band of ± one standard deviation.")
+    st.caption(
+        "One run is an anecdote. Each configuration is trained for several seeds at once (one batch of "
+        "matrix products), and every curve is the mean over seeds with a band of ± one standard deviation."
+    )
     left, right = st.columns(2)
     configs = {"A": _side("A", left), "B": _side("B", right)}
     seeds = st.slider("Seeds per configuration", 2, 16, 4, key="cmp_seeds")
@@ -134,8 +170,12 @@ def compare_page() -> None:
     holder = _job_holder()
     job: CompareJob | None = holder["job"]
     go_col, stop_col = st.columns([1, 1])
-    if go_col.button("Run the comparison", type="primary", disabled=None in configs.values() or bool(job and job.running),
-                     key="cmp_run"):
+    if go_col.button(
+        "Run the comparison",
+        type="primary",
+        disabled=None in configs.values() or bool(job and job.running),
+        key="cmp_run",
+    ):
         session_runner().pause(wait=True)  # one training thread per tab
         if job:
             job.cancel()
@@ -151,6 +191,7 @@ def compare_page() -> None:
         if not job.running and job.fraction > 0 and st.session_state.get("cmp_shown") is not job:
             st.session_state["cmp_shown"] = job
             st.rerun()
+
     progress()
     if job and job.error:
         st.warning(f"The comparison stopped: {job.error}")
@@ -164,5 +205,11 @@ def compare_page() -> None:
         writer = csv.DictWriter(text, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-        st.download_button("Download the table (CSV)", text.getvalue(), file_name="minimax-compare.csv",
-                           mime="text/csv", key="cmp_csv", on_click="ignore")
+        st.download_button(
+            "Download the table (CSV)",
+            text.getvalue(),
+            file_name="minimax-compare.csv",
+            mime="text/csv",
+            key="cmp_csv",
+            on_click="ignore",
+        )

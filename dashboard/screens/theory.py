@@ -1,5 +1,6 @@
 """Theory: the paper's results computed by core.theory, with the formula beside the plot that computes it.
 These views change on demand, not at 10 Hz, so they are ordinary (interactive) Plotly charts."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +9,15 @@ import streamlit as st
 
 from core.losses import LOSSES
 from core.runner import RUNNING
-from core.theory import (LOG4, fit_gaussian, generator_gradient, kernel_density, pure_nash_equilibria, saddle_path,
-                         value_report)
+from core.theory import (
+    LOG4,
+    fit_gaussian,
+    generator_gradient,
+    kernel_density,
+    pure_nash_equilibria,
+    saddle_path,
+    value_report,
+)
 
 from ..session import line_runner, session_runner, training_slots
 from .compare import leave_compare
@@ -23,34 +31,55 @@ def saturation() -> None:
     with right:
         st.latex(r"\Big|\frac{\partial}{\partial \ell}\log(1 - D)\Big| = D(G(z))")
         st.latex(r"\Big|\frac{\partial}{\partial \ell}\,(-\log D)\Big| = 1 - D(G(z))")
-        st.caption("ℓ is D's logit. Early in training D rejects G's samples (D(G(z)) near 0): there the "
-                   "minimax objective's gradient vanishes and the non-saturating one's is largest. The histogram "
-                   "is where this tab's live run puts its samples now; switch the loss on Train to move them.")
+        st.caption(
+            "ℓ is D's logit. Early in training D rejects G's samples (D(G(z)) near 0): there the "
+            "minimax objective's gradient vanishes and the non-saturating one's is largest. The histogram "
+            "is where this tab's live run puts its samples now; switch the loss on Train to move them."
+        )
     snap = session_runner().snapshot(touch=False)
     d = np.linspace(0, 1, 201)
     fig = go.Figure()
     if snap.surface_is_probability:
-        fig.add_histogram(x=snap.d_samples, nbinsx=40, histnorm="probability", name="live D(G(z))",
-                          marker_color="rgba(232,89,12,0.45)", yaxis="y2")
+        fig.add_histogram(
+            x=snap.d_samples,
+            nbinsx=40,
+            histnorm="probability",
+            name="live D(G(z))",
+            marker_color="rgba(232,89,12,0.45)",
+            yaxis="y2",
+        )
     for loss, colour in CURVES.items():
         fig.add_scatter(x=d, y=generator_gradient(d, loss), name=f"{loss}", line=dict(color=colour, width=3))
-    fig.update_layout(height=360, margin=dict(l=40, r=40, t=20, b=40), xaxis_title="D(G(z))",
-                      yaxis_title="|gradient| w.r.t. D's logit", yaxis2=dict(overlaying="y", side="right",
-                                                                               showgrid=False, title="share"),
-                      legend=dict(orientation="h", y=1.1))
+    fig.update_layout(
+        height=360,
+        margin=dict(l=40, r=40, t=20, b=40),
+        xaxis_title="D(G(z))",
+        yaxis_title="|gradient| w.r.t. D's logit",
+        yaxis2=dict(overlaying="y", side="right", showgrid=False, title="share"),
+        legend=dict(orientation="h", y=1.1),
+    )
     with left:
         st.plotly_chart(fig, key="saturation")
         if not snap.surface_is_probability:
-            st.caption(f"The live run uses {snap.config.loss}: D is a critic, not a probability, so there is no "
-                       "D(G(z)) in (0, 1) to place on these curves.")
+            st.caption(
+                f"The live run uses {snap.config.loss}: D is a critic, not a probability, so there is no "
+                "D(G(z)) in (0, 1) to place on these curves."
+            )
 
 
 def games() -> None:
     st.markdown("#### Games: a saddle, a cycle, and an equilibrium nobody likes")
     controls, views = st.columns([1, 3])
     with controls:
-        lr = st.slider("Learning rate", 0.01, 0.5, 0.1, 0.01, key="saddle_lr",
-                       help="Step size of gradient descent (x, minimising) and ascent (y, maximising).")
+        lr = st.slider(
+            "Learning rate",
+            0.01,
+            0.5,
+            0.1,
+            0.01,
+            key="saddle_lr",
+            help="Step size of gradient descent (x, minimising) and ascent (y, maximising).",
+        )
         x0 = st.slider("Start x", -2.0, 2.0, 1.5, 0.1, key="saddle_x0")
         y0 = st.slider("Start y", -2.0, 2.0, 1.0, 0.1, key="saddle_y0")
         steps = st.slider("Steps", 10, 300, 80, 10, key="saddle_steps")
@@ -58,42 +87,77 @@ def games() -> None:
     xs, ys = np.meshgrid(axis, axis)
     with views:
         left, right = st.columns(2)
-        for column, game, surface, formula in ((left, "x2-y2", xs ** 2 - ys ** 2, r"L = x^2 - y^2"),
-                                               (right, "xy", xs * ys, r"L = x\,y")):
+        for column, game, surface, formula in (
+            (left, "x2-y2", xs**2 - ys**2, r"L = x^2 - y^2"),
+            (right, "xy", xs * ys, r"L = x\,y"),
+        ):
             with column:
                 st.latex(formula + r",\quad \min_x \max_y L")
-                fig = go.Figure(go.Contour(x=axis, y=axis, z=surface, colorscale="RdBu", showscale=False,
-                                           contours=dict(coloring="heatmap"), opacity=0.6))
+                fig = go.Figure(
+                    go.Contour(
+                        x=axis,
+                        y=axis,
+                        z=surface,
+                        colorscale="RdBu",
+                        showscale=False,
+                        contours=dict(coloring="heatmap"),
+                        opacity=0.6,
+                    )
+                )
                 for update, colour in (("simultaneous", "#e8590c"), ("alternating", "#1f4e79")):
                     path = saddle_path(game, (x0, y0), lr, steps, update)
-                    fig.add_scatter(x=path[:, 0], y=path[:, 1], mode="lines+markers", name=update,
-                                    line=dict(color=colour), marker=dict(size=3))
-                fig.add_scatter(x=[0], y=[0], mode="markers", name="Nash (0, 0)",
-                                marker=dict(symbol="x", size=12, color="black"))
-                fig.update_layout(height=380, margin=dict(l=30, r=10, t=10, b=30), legend=dict(orientation="h"),
-                                  xaxis=dict(range=[-2.5, 2.5], title="x"),
-                                  yaxis=dict(range=[-2.5, 2.5], title="y", scaleanchor="x"))
+                    fig.add_scatter(
+                        x=path[:, 0],
+                        y=path[:, 1],
+                        mode="lines+markers",
+                        name=update,
+                        line=dict(color=colour),
+                        marker=dict(size=3),
+                    )
+                fig.add_scatter(
+                    x=[0], y=[0], mode="markers", name="Nash (0, 0)", marker=dict(symbol="x", size=12, color="black")
+                )
+                fig.update_layout(
+                    height=380,
+                    margin=dict(l=30, r=10, t=10, b=30),
+                    legend=dict(orientation="h"),
+                    xaxis=dict(range=[-2.5, 2.5], title="x"),
+                    yaxis=dict(range=[-2.5, 2.5], title="y", scaleanchor="x"),
+                )
                 st.plotly_chart(fig, key=f"game_{game}")
-        st.caption("On the saddle both updates reach (0, 0). On x·y simultaneous steps spiral outwards (the "
-                   "distance grows by √(1 + lr²) per step) and alternating steps circle for ever: gradient "
-                   "play need not converge, which is why GAN training can oscillate.")
-        surface3d = go.Figure(go.Surface(x=axis, y=axis, z=xs ** 2 - ys ** 2, colorscale="RdBu", showscale=False))
+        st.caption(
+            "On the saddle both updates reach (0, 0). On x·y simultaneous steps spiral outwards (the "
+            "distance grows by √(1 + lr²) per step) and alternating steps circle for ever: gradient "
+            "play need not converge, which is why GAN training can oscillate."
+        )
+        surface3d = go.Figure(go.Surface(x=axis, y=axis, z=xs**2 - ys**2, colorscale="RdBu", showscale=False))
         path = saddle_path("x2-y2", (x0, y0), lr, steps, "simultaneous")
-        surface3d.add_scatter3d(x=path[:, 0], y=path[:, 1], z=path[:, 0] ** 2 - path[:, 1] ** 2, mode="lines",
-                                line=dict(color="#e8590c", width=6), name="simultaneous")
+        surface3d.add_scatter3d(
+            x=path[:, 0],
+            y=path[:, 1],
+            z=path[:, 0] ** 2 - path[:, 1] ** 2,
+            mode="lines",
+            line=dict(color="#e8590c", width=6),
+            name="simultaneous",
+        )
         surface3d.update_layout(height=380, margin=dict(l=0, r=0, t=0, b=0))
         st.plotly_chart(surface3d, key="saddle_3d")
 
 
 def payoff_game() -> None:
     st.markdown("#### A 2 × 2 game and its pure Nash equilibria")
-    st.caption("Edit the payoffs (player 1, player 2). A cell is an equilibrium when neither player gains by "
-               "changing their own action alone. The default is the seeds' example: the only equilibrium pays "
-               "(5, 5) although both would get (8, 8) by moving together.")
-    default = [dict(action="defect", defect="5, 5", cooperate="10, 0"),
-               dict(action="cooperate", defect="0, 10", cooperate="8, 8")]
-    table = st.data_editor(default, key="payoffs", hide_index=True, disabled=["action"],
-                           column_config={"action": "player 1 \\ player 2"})
+    st.caption(
+        "Edit the payoffs (player 1, player 2). A cell is an equilibrium when neither player gains by "
+        "changing their own action alone. The default is the seeds' example: the only equilibrium pays "
+        "(5, 5) although both would get (8, 8) by moving together."
+    )
+    default = [
+        dict(action="defect", defect="5, 5", cooperate="10, 0"),
+        dict(action="cooperate", defect="0, 10", cooperate="8, 8"),
+    ]
+    table = st.data_editor(
+        default, key="payoffs", hide_index=True, disabled=["action"], column_config={"action": "player 1 \\ player 2"}
+    )
     try:
         cells = [[tuple(float(v) for v in str(row[c]).split(",")) for c in ("defect", "cooperate")] for row in table]
         if any(len(cell) != 2 for row in cells for cell in row):
@@ -106,8 +170,10 @@ def payoff_game() -> None:
     found = pure_nash_equilibria(a, b)
     names = ("defect", "cooperate")
     if found:
-        st.success("Pure Nash equilibria: " + "; ".join(
-            f"({names[i]}, {names[j]}) paying ({a[i, j]:g}, {b[i, j]:g})" for i, j in found))
+        st.success(
+            "Pure Nash equilibria: "
+            + "; ".join(f"({names[i]}, {names[j]}) paying ({a[i, j]:g}, {b[i, j]:g})" for i, j in found)
+        )
     else:
         st.info("No pure Nash equilibrium: every cell tempts a player to move (as in matching pennies).")
 
@@ -116,8 +182,10 @@ def optimal_discriminator_view() -> None:
     st.markdown("#### The optimal discriminator and the value of the game")
     snap = session_runner().snapshot(touch=False)
     if not snap.surface_is_probability:
-        st.info(f"The live run uses {snap.config.loss}: its D is a critic, not a probability, so D* and V(D, G) "
-                "of the paper do not apply. Pick minimax or non-saturating on Train.")
+        st.info(
+            f"The live run uses {snap.config.loss}: its D is a critic, not a probability, so D* and V(D, G) "
+            "of the paper do not apply. Pick minimax or non-saturating on Train."
+        )
         return
     edges = np.stack([np.linspace(lo, hi, snap.surface.shape[0] + 1) for lo, hi in snap.bounds])
     report = value_report(snap.surface, snap.p_data_mass, snap.samples, edges)
@@ -125,35 +193,60 @@ def optimal_discriminator_view() -> None:
     with right:
         st.latex(r"D^*(x) = \frac{p_{data}(x)}{p_{data}(x) + p_g(x)}")
         st.latex(r"V(D^*, G) = -\log 4 + 2\,\mathrm{JSD}(p_{data} \,\|\, p_g)")
-        st.markdown(f"At iteration **{snap.iteration}**: V(D, G) = **{report['value_d']:.4f}** with the learned D; "
-                    f"V(D\\*, G) = **{report['value_d_star']:.4f}** = −log 4 + 2·{report['jsd']:.4f} "
-                    f"= {-LOG4 + 2 * report['jsd']:.4f}.")
-        st.caption("p_g is a kernel density estimate of the samples on screen (bandwidth two grid cells). No D "
-                   "does better than D*, so V(D, G) stays below V(D*, G); the floor −log 4 is reached only when "
-                   "p_g = p_data, where D* = 1/2 everywhere.")
+        st.markdown(
+            f"At iteration **{snap.iteration}**: V(D, G) = **{report['value_d']:.4f}** with the learned D; "
+            f"V(D\\*, G) = **{report['value_d_star']:.4f}** = −log 4 + 2·{report['jsd']:.4f} "
+            f"= {-LOG4 + 2 * report['jsd']:.4f}."
+        )
+        st.caption(
+            "p_g is a kernel density estimate of the samples on screen (bandwidth two grid cells). No D "
+            "does better than D*, so V(D, G) stays below V(D*, G); the floor −log 4 is reached only when "
+            "p_g = p_data, where D* = 1/2 everywhere."
+        )
     with left:
         columns = st.columns(3)
         x = (edges[0, 1:] + edges[0, :-1]) / 2
         y = (edges[1, 1:] + edges[1, :-1]) / 2
-        for column, (title, z, scale) in zip(columns, (
-                ("learned D(x)", snap.surface, "PRGn"), ("D*(x)", report["d_star"], "PRGn"),
-                ("D − D*", snap.surface - report["d_star"], "RdBu"))):
-            fig = go.Figure(go.Heatmap(x=x, y=y, z=z, colorscale=scale, zmid=0.5 if "D − D*" not in title else 0,
-                                       zmin=0 if "D − D*" not in title else -1, zmax=1,
-                                       colorbar=dict(thickness=8)))
-            fig.update_layout(title=title, height=300, margin=dict(l=20, r=10, t=40, b=20),
-                              yaxis=dict(scaleanchor="x"))
+        for column, (title, z, scale) in zip(
+            columns,
+            (
+                ("learned D(x)", snap.surface, "PRGn"),
+                ("D*(x)", report["d_star"], "PRGn"),
+                ("D − D*", snap.surface - report["d_star"], "RdBu"),
+            ),
+            strict=True,
+        ):
+            fig = go.Figure(
+                go.Heatmap(
+                    x=x,
+                    y=y,
+                    z=z,
+                    colorscale=scale,
+                    zmid=0.5 if "D − D*" not in title else 0,
+                    zmin=0 if "D − D*" not in title else -1,
+                    zmax=1,
+                    colorbar=dict(thickness=8),
+                )
+            )
+            fig.update_layout(title=title, height=300, margin=dict(l=20, r=10, t=40, b=20), yaxis=dict(scaleanchor="x"))
             column.plotly_chart(fig, key=f"dstar_{title}")
         h = snap.eval_history
         fig = go.Figure()
-        fig.add_scatter(x=h["iteration"], y=h["value_d_star"], name="V(D*, G)",
-                        line=dict(color="#1f4e79", width=3))
-        fig.add_scatter(x=h["iteration"], y=-LOG4 + 2 * h["jsd_grid"], name="−log 4 + 2 JSD",
-                        line=dict(color="#7fb3e6", width=2, dash="dot"))
+        fig.add_scatter(x=h["iteration"], y=h["value_d_star"], name="V(D*, G)", line=dict(color="#1f4e79", width=3))
+        fig.add_scatter(
+            x=h["iteration"],
+            y=-LOG4 + 2 * h["jsd_grid"],
+            name="−log 4 + 2 JSD",
+            line=dict(color="#7fb3e6", width=2, dash="dot"),
+        )
         fig.add_scatter(x=h["iteration"], y=h["value_d"], name="V(D, G), learned D", line=dict(color="#e8590c"))
         fig.add_hline(y=-LOG4, line_dash="dash", annotation_text="−log 4: p_g = p_data")
-        fig.update_layout(height=280, margin=dict(l=40, r=10, t=20, b=40), xaxis_title="iteration",
-                          legend=dict(orientation="h", y=1.15))
+        fig.update_layout(
+            height=280,
+            margin=dict(l=40, r=10, t=20, b=40),
+            xaxis_title="iteration",
+            legend=dict(orientation="h", y=1.15),
+        )
         st.plotly_chart(fig, key="value_history")
 
 
@@ -178,19 +271,38 @@ def figure_1(snap, height: int = 360, small: bool = False) -> go.Figure:
     z_shown = lo + (z + z_reach) / (2 * z_reach) * (hi - lo)  # the z line drawn under the x line
     gz = snap.manifold[0, :, 0]
     base = -0.35 * top
-    for zs, xs in zip(z_shown, gz):
-        fig.add_annotation(x=xs, y=-0.04 * top, ax=zs, ay=base, xref="x", yref="y", axref="x", ayref="y",
-                           showarrow=True, arrowhead=2, arrowsize=1, arrowwidth=1, arrowcolor="rgba(0,0,0,0.45)")
-    fig.add_scatter(x=[lo, hi], y=[base, base], mode="lines", line=dict(color="black", width=1), showlegend=False,
-                    hoverinfo="skip")
-    fig.add_scatter(x=[lo, hi], y=[0, 0], mode="lines", line=dict(color="black", width=1), showlegend=False,
-                    hoverinfo="skip")
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30 if small else 20, b=10),
-                      showlegend=not small, legend=dict(orientation="h", y=1.12),
-                      xaxis=dict(range=[lo, hi], showticklabels=not small),
-                      yaxis=dict(range=[base * 1.15, top * 1.1], showticklabels=False, zeroline=False),
-                      annotations=list(fig.layout.annotations) + ([dict(text="z", x=lo, y=base, showarrow=False,
-                                                                         xanchor="right")] if not small else []))
+    for zs, xs in zip(z_shown, gz, strict=True):
+        fig.add_annotation(
+            x=xs,
+            y=-0.04 * top,
+            ax=zs,
+            ay=base,
+            xref="x",
+            yref="y",
+            axref="x",
+            ayref="y",
+            showarrow=True,
+            arrowhead=2,
+            arrowsize=1,
+            arrowwidth=1,
+            arrowcolor="rgba(0,0,0,0.45)",
+        )
+    fig.add_scatter(
+        x=[lo, hi], y=[base, base], mode="lines", line=dict(color="black", width=1), showlegend=False, hoverinfo="skip"
+    )
+    fig.add_scatter(
+        x=[lo, hi], y=[0, 0], mode="lines", line=dict(color="black", width=1), showlegend=False, hoverinfo="skip"
+    )
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=30 if small else 20, b=10),
+        showlegend=not small,
+        legend=dict(orientation="h", y=1.12),
+        xaxis=dict(range=[lo, hi], showticklabels=not small),
+        yaxis=dict(range=[base * 1.15, top * 1.1], showticklabels=False, zeroline=False),
+        annotations=list(fig.layout.annotations)
+        + ([dict(text="z", x=lo, y=base, showarrow=False, xanchor="right")] if not small else []),
+    )
     return fig
 
 
@@ -222,7 +334,8 @@ def paper_picture() -> None:
         frames = st.session_state.setdefault("line_frames", {})
         m = snap.metrics
         at_half = snap.iteration >= 300 and abs(m.d_real - 0.5) < 0.02 and abs(m.d_fake - 0.5) < 0.02
-        for label, due in zip(FRAMES, (snap.iteration == 0, snap.iteration >= 50, snap.iteration >= 150, at_half)):
+        dues = (snap.iteration == 0, snap.iteration >= 50, snap.iteration >= 150, at_half)
+        for label, due in zip(FRAMES, dues, strict=True):
             if due and label not in frames:
                 frames[label] = snap
         left, right = st.columns([3, 2])
@@ -231,18 +344,21 @@ def paper_picture() -> None:
         with right:
             st.latex(r"D^*(x) = \frac{p_{data}(x)}{p_{data}(x) + p_g(x)} \;\to\; \tfrac12")
             st.markdown(f"Iteration **{snap.iteration}**: mean D on data {m.d_real:.3f}, on samples {m.d_fake:.3f}.")
-            st.caption("Black dots: p_data. Green: p_g (a kernel estimate of G's samples, bandwidth "
-                       f"{P_G_BANDWIDTH}). Blue dashes: D. Below, the line of z with arrows to x = G(z): where the "
-                       "arrows crowd, G squeezes z and p_g is high. The strip keeps frames (a)-(d), from the start "
-                       "to D = 1/2 on data and samples.")
+            st.caption(
+                "Black dots: p_data. Green: p_g (a kernel estimate of G's samples, bandwidth "
+                f"{P_G_BANDWIDTH}). Blue dashes: D. Below, the line of z with arrows to x = G(z): where the "
+                "arrows crowd, G squeezes z and p_g is high. The strip keeps frames (a)-(d), from the start "
+                "to D = 1/2 on data and samples."
+            )
         strip = st.columns(4)
-        for column, label in zip(strip, FRAMES):
+        for column, label in zip(strip, FRAMES, strict=True):
             if label in frames:
                 fig = figure_1(frames[label], height=200, small=True)
                 fig.update_layout(title=dict(text=f"{label} iteration {frames[label].iteration}", font=dict(size=12)))
                 column.plotly_chart(fig, key=f"frame_{label}")
             else:
                 column.caption(f"{label}: not reached yet")
+
     live()
 
 
@@ -254,16 +370,26 @@ def leave_paper_picture() -> None:
             runner.pause()
 
 
-FITS = {"kl": ("forward KL(p‖q): mean-seeking", "#1f77b4"), "reverse_kl": ("reverse KL(q‖p): mode-seeking", "#d62728"),
-        "js": ("JSD(p, q)", "#2ca02c")}
+FITS = {
+    "kl": ("forward KL(p‖q): mean-seeking", "#1f77b4"),
+    "reverse_kl": ("reverse KL(q‖p): mode-seeking", "#d62728"),
+    "js": ("JSD(p, q)", "#2ca02c"),
+}
 
 
 def which_divergence() -> None:
     st.markdown("#### Which divergence? One Gaussian fitted to two modes")
     controls, view = st.columns([1, 3])
     with controls:
-        separation = st.slider("Distance between the modes", 0.0, 6.0, 4.0, 0.5, key="fit_separation",
-                               help="Two equal Gaussians of std 0.5 at ± half this distance.")
+        separation = st.slider(
+            "Distance between the modes",
+            0.0,
+            6.0,
+            4.0,
+            0.5,
+            key="fit_separation",
+            help="Two equal Gaussians of std 0.5 at ± half this distance.",
+        )
         st.latex(r"\mathrm{KL}(p\,\|\,q) = \int p \log \frac{p}{q}")
     x = np.linspace(-8, 8, 1601)
     half = separation / 2
@@ -277,15 +403,18 @@ def which_divergence() -> None:
         fits[divergence] = (mean, std)
         q = np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * np.sqrt(2 * np.pi))
         fig.add_scatter(x=x, y=q, name=f"{label}: mean {mean:.2f}, std {std:.2f}", line=dict(color=colour, dash="dash"))
-    fig.update_layout(height=320, margin=dict(l=30, r=10, t=10, b=30), legend=dict(orientation="h", y=1.2),
-                      xaxis=dict(range=[-6, 6]))
+    fig.update_layout(
+        height=320, margin=dict(l=30, r=10, t=10, b=30), legend=dict(orientation="h", y=1.2), xaxis=dict(range=[-6, 6])
+    )
     with view:
         st.plotly_chart(fig, key="fits")
-        st.caption("Forward KL punishes q for missing mass of p, so one wide bump covers both modes; reverse KL "
-                   "punishes q for mass where p has none, so it locks onto one mode; JS sits in between or on one "
-                   "mode as the modes separate. The original GAN's G ends up minimising a JS-like divergence, but "
-                   "this fit says little by itself about mode collapse: a collapsed G is a failure of the game's "
-                   "dynamics (a G that a fixed D cannot push back), not the optimum of a divergence.")
+        st.caption(
+            "Forward KL punishes q for missing mass of p, so one wide bump covers both modes; reverse KL "
+            "punishes q for mass where p has none, so it locks onto one mode; JS sits in between or on one "
+            "mode as the modes separate. The original GAN's G ends up minimising a JS-like divergence, but "
+            "this fit says little by itself about mode collapse: a collapsed G is a failure of the game's "
+            "dynamics (a G that a fixed D cannot push back), not the optimum of a divergence."
+        )
     st.session_state["fits"] = fits  # what the page computed, for tests
 
 
@@ -300,6 +429,7 @@ def theory_page() -> None:
     def live_theory():  # follows the live run every 2 s: Plotly redraws are fine at that pace
         optimal_discriminator_view()
         saturation()
+
     live_theory()
     paper_picture()
     which_divergence()

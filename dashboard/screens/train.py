@@ -1,4 +1,5 @@
 """Train: the live lecture board."""
+
 from __future__ import annotations
 
 import streamlit as st
