@@ -146,7 +146,8 @@ def main(argv=None):
     )
 
     # A training thread gains nothing from a second OpenMP thread here (measured: ~130 it/s with 1 or 2 in a
-    # thread, vs ~185 with 2 in the main thread), and the dashboard runs it with 1 (DESIGN.md): compare there.
+    # thread, vs ~185 with 2 in the main thread), and the dashboard runs it with 1 (docs/architecture.md):
+    # compare there.
     torch.set_num_threads(1)
     print(f"\n2. the live runner vs our bare loop, both with 1 torch thread, {args.seconds:g} s rounds")
     bare = GAN(config)

@@ -9,8 +9,9 @@ Seed i of a sweep against a single run with seed i: the same initial weights (bu
 `build_players`), the same minibatches and noise (seed i draws from its own generator in the single
 run's order), and the same update rule, so the two agree up to floating-point rounding: a batched
 matrix product sums in another order than a plain one. Over thousands of steps of a chaotic game those
-last-bit differences grow, so long runs are equal in distribution rather than identical; the first
-iterations match to ~1e-6 (tests/test_sweep.py).
+last-bit differences grow, so long runs are equal in distribution rather than identical; over the first
+20 iterations the weights agree to within 6e-8 in absolute value (the weights reach 0.7), measured with
+tests/test_sweep.py's config and its three losses.
 """
 
 from __future__ import annotations

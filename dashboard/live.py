@@ -1,6 +1,6 @@
 """The live view: one keyed st.components.v2 component that fetches its own frames.
 
-Measured on this machine (DESIGN.md, benchmarks/dashboard_live.py): st.plotly_chart remounts on every
+Measured on this machine (docs/architecture.md, benchmarks/dashboard_live.py): st.plotly_chart remounts on every
 data change and Plotly.js needs 30-120 ms per update without a GPU, so the views are canvases in one
 component. Feeding it through a 10 Hz fragment still cost a Streamlit rerun and a browser re-render of
 every widget per frame; so the component fetches frames from dashboard/frames.py's route itself, and

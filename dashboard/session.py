@@ -9,7 +9,7 @@ from core.runner import STOPPED, Runner
 from core.slots import TrainingSlots
 
 # The dashboard trains with one torch thread: with two, OpenMP workers spin against the server and the
-# browser on a 2-core machine and a watched run fell from ~65 to 4 it/s (DESIGN.md).
+# browser on a 2-core machine and a watched run fell from ~65 to 4 it/s (docs/architecture.md).
 TORCH_THREADS = 1
 IDLE_TIMEOUT_S = 30.0
 

@@ -1,7 +1,7 @@
 // Minimax's live views, painted on canvases. Streamlit calls the default export with every new payload
 // (the component is keyed, so it stays mounted): the DOM is built once, each call only redraws.
 // Why canvases and not Plotly: Plotly.react needs 30-120 ms per update without a GPU and st.plotly_chart
-// remounts on every change (DESIGN.md); a canvas frame here costs 1-3 ms.
+// remounts on every change (docs/architecture.md); a canvas frame here costs 1-3 ms.
 
 const FAKE = [142, 68, 173];   // D(x) -> 0: "generated"
 const REAL = [27, 158, 119];   // D(x) -> 1: "real"
