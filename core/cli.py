@@ -51,6 +51,10 @@ def flag(name: str) -> str:
 
 
 class Parser(argparse.ArgumentParser):
+    train: Parser  # the subcommands' parsers, set on the top-level one by build_parser
+    evaluate: Parser
+    sweep: Parser
+
     def error(self, message):  # one line, no usage block
         self.exit(2, f"{self.prog}: error: {message}\n")
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:  # config.py imports this module
+    from .config import TrainConfig
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,7 +129,7 @@ def _grid_side(modes: int) -> int:
 
 
 # name -> (mixture from a config, the values a config takes when this data set is chosen)
-DATASETS = {
+DATASETS: dict[str, tuple[Callable[[TrainConfig], Mixture], dict[str, float]]] = {
     "ring": (lambda c: ring(c.modes, c.radius, c.std), dict(modes=8, radius=2.0, std=0.02)),
     "grid": (lambda c: grid(_grid_side(c.modes), c.spacing, c.std), dict(modes=25, spacing=2.0, std=0.05)),
     "custom": (lambda c: custom(c.components), dict()),

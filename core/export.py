@@ -24,7 +24,7 @@ def run_archive(
     for prefix, columns in (("history", history or {}), ("eval", eval_history or {})):
         arrays.update({f"{prefix}/{name}": np.asarray(values) for name, values in columns.items()})
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
+    np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub lets **arrays fill allow_pickle: bool
     return buffer.getvalue()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -36,7 +37,10 @@ def mlp(n_in: int, n_out: int, width: int, depth: int, activation: str) -> nn.Se
     return nn.Sequential(*hidden_layers(n_in, width, depth, activation), nn.Linear(width, n_out))
 
 
-def with_spectral_norm(net: nn.Module) -> nn.Module:
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
+
+
+def with_spectral_norm(net: ModuleT) -> ModuleT:
     """Divide each weight by its largest singular value (Miyato et al. 2018), by PyTorch's own parametrization."""
     for module in net.modules():
         if isinstance(module, nn.Linear):

@@ -14,10 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call
+
+if TYPE_CHECKING:  # config.py imports this module
+    from .config import TrainConfig
 
 
 # ---- minibatch discrimination -------------------------------------------------------------------------
@@ -47,7 +51,8 @@ class MinibatchKernel(nn.Module):
         r = m if reference is None else self.project(reference)
         if torch.is_grad_enabled():  # differentiable to any order (unrolling differentiates a gradient), and
             # one coordinate at a time is 2.7x faster here than broadcasting all C at once (measured)
-            distance = sum((m[..., c, None] - r[..., None, :, c]).abs() for c in range(self.kernel_dim))
+            # (kernel_dim >= 1 terms: a Tensor, not the empty sum's 0)
+            distance = cast(Tensor, sum((m[..., c, None] - r[..., None, :, c]).abs() for c in range(self.kernel_dim)))
         else:  # (..., B, n, n_ref) L1 per kernel; cdist has no second derivative, so only here (the views)
             distance = torch.cdist(m, r, p=1)
         o = torch.exp(-distance).sum(-1).transpose(-1, -2)  # (..., n, B)
@@ -70,7 +75,10 @@ class MinibatchStddev(nn.Module):
         return torch.cat([h, s.unsqueeze(-2).expand(*h.shape[:-1], 1)], -1)
 
 
-MINIBATCH: dict[str, Callable[[int], nn.Module]] = {"kernel": MinibatchKernel, "stddev": MinibatchStddev}
+MINIBATCH: dict[str, Callable[[int], MinibatchKernel | MinibatchStddev]] = {
+    "kernel": MinibatchKernel,
+    "stddev": MinibatchStddev,
+}
 MINIBATCH_LABELS = {"kernel": "L1 kernel", "stddev": "std-dev feature"}  # as the page names them
 
 
@@ -147,7 +155,8 @@ class HistoricalAverage:
     def penalty(self, params: list[Tensor]) -> Tensor:
         if self.mean is None:
             return params[0].new_zeros(())  # nothing in the past yet
-        return sum((p - m).pow(2).sum() for p, m in zip(params, self.mean, strict=True))
+        # params is never empty: a Tensor, not the empty sum's 0
+        return cast(Tensor, sum((p - m).pow(2).sum() for p, m in zip(params, self.mean, strict=True)))
 
     @torch.no_grad()
     def update(self, params: list[Tensor]) -> None:
@@ -186,9 +195,9 @@ def unrolled_parameters(
     depends on G through the updates.
     """
     params, moments = {}, {}
-    for name, p in D.named_parameters():
-        params[name] = p.detach().requires_grad_(True)
-        state = optimizer.state.get(p, {})
+    for name, param in D.named_parameters():
+        params[name] = param.detach().requires_grad_(True)
+        state = optimizer.state.get(param, {})
         moments[name] = (state.get("exp_avg"), state.get("exp_avg_sq"), float(state.get("step", 0)))
     adam = isinstance(optimizer, torch.optim.Adam)
     if adam:
@@ -219,8 +228,8 @@ class Remedy:
     title: str
     paper: str
     settings: tuple[str, ...]  # the TrainConfig fields that switch it on and tune it
-    active: Callable[[object], bool]  # config -> on?
-    value: Callable[[object], str]  # config -> its setting, as the page shows it
+    active: Callable[[TrainConfig], bool]  # config -> on?
+    value: Callable[[TrainConfig], str]  # config -> its setting, as the page shows it
     what: str  # one sentence: what it changes
 
 

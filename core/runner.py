@@ -22,7 +22,7 @@ import torch
 
 from .config import TrainConfig, discriminator_fields, rebuild_fields, validate
 from .history import BoundedHistory
-from .metrics import evaluate
+from .metrics import Metrics, evaluate
 from .snapshot import Probe, Snapshot, picture
 from .theory import value_report
 from .training import GAN
@@ -192,6 +192,7 @@ class Runner:
         """The latest snapshot, with the current state and message. Reading it counts as watching
         (touch=False reads without postponing the idle pause)."""
         snap = self._snapshot
+        assert snap is not None  # __init__ publishes the first one
         self._wanted = True
         with self._cond:
             if touch:
@@ -239,7 +240,7 @@ class Runner:
         self._eval_history = BoundedHistory(EVAL_COLUMNS + modes, self.history_capacity)
         self._elapsed = 0.0
         self._its, self._rate_mark = 0.0, (time.monotonic(), 0)
-        self._metrics = None
+        self._metrics: Metrics | None = None
         self._last_eval = -math.inf
         self._checkpoint = self._gan.state()
 
@@ -359,6 +360,8 @@ class Runner:
         if evaluated:
             self._metrics, _ = evaluate(gan, self._probe.z_eval, self._probe.real_eval)
             self._last_eval = now
+        metrics = self._metrics
+        assert metrics is not None  # evaluated above when there were none
         mark_t, mark_i = self._rate_mark
         if self._state != RUNNING:  # paused time does not count against the rate
             self._its, self._rate_mark = 0.0, (now, gan.iteration)
@@ -386,9 +389,10 @@ class Runner:
         if fresh_surface:
             self._surface_at, self._surface_cost = now, time.monotonic() - drawn
         else:
+            assert self._snapshot is not None  # with no snapshot yet, the surface was drawn
             frame.update(surface=self._snapshot.surface, surface_iteration=self._snapshot.surface_iteration)
         if evaluated:
-            m, values = self._metrics, (math.nan, math.nan, math.nan)
+            m, values = metrics, (math.nan, math.nan, math.nan)
             if gan.loss.probability and gan.mixture.dim == 2 and fresh_surface:
                 # V(D, G) needs D to be a probability, and this iteration's D
                 report = value_report(frame["surface"], self._probe.p_data_mass, frame["samples"], self._probe.edges)
@@ -417,7 +421,7 @@ class Runner:
             message=message,
             config=gan.config,
             rebuilds=self._rebuilds,
-            metrics=self._metrics,
+            metrics=metrics,
             history=self._history.arrays(),
             eval_history=self._eval_history.arrays(),
             **frame,

@@ -26,7 +26,7 @@ class TrainingSlots:
     def __init__(self, capacity: int | None = None):
         self.capacity = capacity or default_capacity()
         self._lock = threading.Lock()
-        self._queue: list[weakref.ref] = []
+        self._queue: list[weakref.ref[Runner]] = []
         self._known: weakref.WeakSet[Runner] = weakref.WeakSet()
 
     def request(self, runner: Runner) -> int:
@@ -34,9 +34,7 @@ class TrainingSlots:
         (or keeps) its place in the queue and its 1-based position is returned."""
         with self._lock:
             self._known.add(runner)
-            self._queue = [
-                ref for ref in self._queue if ref() is not None and ref().state != STOPPED and ref().state != RUNNING
-            ]
+            self._queue = [ref for ref in self._queue if (r := ref()) is not None and r.state not in (STOPPED, RUNNING)]
             waiting = [ref() for ref in self._queue]
             busy = sum(1 for r in self._known if r is not runner and r.state == RUNNING)
             if busy < self.capacity and (not waiting or waiting[0] is runner):

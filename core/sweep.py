@@ -43,12 +43,13 @@ class StackedMLP(nn.Module):
 
     def __init__(self, nets: list[nn.Sequential]):
         super().__init__()
-        linears = [i for i, m in enumerate(nets[0]) if isinstance(m, nn.Linear)]
+        # layers[i]: the i-th Linear of every net
+        layers = list(zip(*([m for m in net if isinstance(m, nn.Linear)] for net in nets), strict=True))
         self.weights = nn.ParameterList(
-            [nn.Parameter(torch.stack([net[i].weight.detach().T for net in nets]).contiguous()) for i in linears]
+            [nn.Parameter(torch.stack([m.weight.detach().T for m in layer]).contiguous()) for layer in layers]
         )
         self.biases = nn.ParameterList(
-            [nn.Parameter(torch.stack([net[i].bias.detach()[None] for net in nets]).contiguous()) for i in linears]
+            [nn.Parameter(torch.stack([m.bias.detach()[None] for m in layer]).contiguous()) for layer in layers]
         )
         self.activation = nets[0][1] if len(nets[0]) > 1 else nn.Identity()
 
@@ -107,11 +108,11 @@ class Sweep:
 
     def d_step(self) -> None:
         c, n = self.config, len(self.seeds)
-        real, z = [], []
+        reals, zs = [], []
         for rng in self.rngs:  # each seed's draws in a single run's order: data, then noise
-            real.append(self.mixture.sample(c.batch_size, rng))
-            z.append(self._latent(c.batch_size, rng))
-        real, z = torch.stack(real), torch.stack(z)
+            reals.append(self.mixture.sample(c.batch_size, rng))
+            zs.append(self._latent(c.batch_size, rng))
+        real, z = torch.stack(reals), torch.stack(zs)
         with torch.no_grad():
             fake = self.G(z)
         out = self.D(torch.cat([real, fake], 1))
@@ -157,7 +158,7 @@ class Sweep:
             real = torch.stack([p.real_eval for p in self.probes])
             d_real = self.loss.output(self.D(real)).mean((1, 2)).numpy()
             d_fake = self.loss.output(self.D(fake)).mean((1, 2)).numpy()
-        rows = {m: [] for m in ("modes_captured", "high_quality", "reverse_kl", "jsd")}
+        rows: dict[str, list[float]] = {m: [] for m in ("modes_captured", "high_quality", "reverse_kl", "jsd")}
         for samples in fake.numpy():
             stats = mode_statistics(samples, self.mixture)
             rows["modes_captured"].append(stats.modes_captured)
@@ -218,7 +219,7 @@ def run_sweep(
     Batched when the config allows it, else seed by seed (same numbers as single runs, slower)."""
     steps, eval_every = steps or config.steps, eval_every or config.eval_every
     sweep = Sweep(config, seeds) if unbatchable(config) is None else SeedBySeed(config, seeds)
-    curves = {m: [] for m in METRICS} | {"iteration": []}
+    curves: dict[str, list[np.ndarray | int]] = {m: [] for m in (*METRICS, "iteration")}
     started = time.perf_counter()
     for step in range(1, steps + 1):
         sweep.train_iteration()

@@ -133,16 +133,16 @@ def fit_gaussian(x: np.ndarray, p: np.ndarray, divergence: str) -> tuple[float, 
         "js": lambda q: js_divergence(p, q, cell),
     }
     objective = objectives[divergence]
-    best = None
-    for start in np.linspace(x[0], x[-1], 9)[1:-1]:
-        fit = optimize.minimize(
+    fits = (
+        optimize.minimize(
             lambda v: objective(_gaussian(x, v[0], math.exp(v[1]))),
             x0=[start, math.log(std / 3)],
             method="Nelder-Mead",
             options=dict(xatol=1e-5, fatol=1e-9, maxiter=2000),
         )
-        if best is None or fit.fun < best.fun:
-            best = fit
+        for start in np.linspace(x[0], x[-1], 9)[1:-1]
+    )
+    best = min(fits, key=lambda fit: fit.fun)
     return float(best.x[0]), float(math.exp(best.x[1]))
 
 

@@ -156,14 +156,20 @@ class GAN:
         with frozen(self.D):
             fake = self.G(z)
             w = c.feature_matching
-            loss_g = 0.0
+            loss_g: torch.Tensor | float = 0.0
             if w < 1:
-                adversarial = self._unrolled_g_loss(real, fake) if c.unrolled else self.loss.g(self.D(fake))
+                if c.unrolled:
+                    assert real is not None  # drawn above for unrolling
+                    adversarial = self._unrolled_g_loss(real, fake)
+                else:
+                    adversarial = self.loss.g(self.D(fake))
                 loss_g = adversarial if w == 0 else (1 - w) * adversarial
             if w > 0:
+                assert real is not None  # drawn above for feature matching
                 loss_g = loss_g + w * feature_matching(self.D.features(real), self.D.features(fake))
             if c.historical_averaging:
                 loss_g = loss_g + c.historical_averaging * self.average_g.penalty(list(self.G.parameters()))
+            assert isinstance(loss_g, torch.Tensor)  # w in [0, 1]: at least one of the two terms above
             self.opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
         grads = [p.grad for p in self.G.parameters() if p.grad is not None]
