@@ -8,7 +8,7 @@ the end: polling the page from here every few ms would itself steal the CPU):
 In the same run it trains the same config headless with the same single torch thread, before and after,
 and prints watched / headless.
 
-    python benchmarks/dashboard_live.py [--seconds 20]
+    python -m benchmarks.dashboard_live [--seconds 20]
 """
 
 from __future__ import annotations
@@ -16,20 +16,15 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import torch
 
-import torch  # noqa: E402
-
-from core.config import TrainConfig  # noqa: E402
-from core.runner import Runner  # noqa: E402
-from core.training import GAN  # noqa: E402
-from dashboard.payload import payload  # noqa: E402
-from tests.browser import chromium, dashboard_server  # noqa: E402
+from core.config import TrainConfig
+from core.runner import Runner
+from core.training import GAN
+from dashboard.payload import payload
+from tests.browser import chromium, dashboard_server
 
 OBSERVE = """() => {
   window.__frames = [];

@@ -1,6 +1,6 @@
 """A batched sweep's wall time against one seed and against the same seeds run one after another.
 
-    python benchmarks/sweep_speed.py [--seeds 16] [--steps 100] [--threads N] [--batch-size 256]
+    python -m benchmarks.sweep_speed [--seeds 16] [--steps 100] [--threads N] [--batch-size 256]
 
 All three in one run, alternating twice (the machine is noisy: only ratios taken together mean anything).
 """
@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.config import TrainConfig
 from core.sweep import Sweep

@@ -12,22 +12,17 @@
    a graph and G's backward runs through that too; the last table splits the second-order cost from
    the first-order one (which would drop the term that makes unrolling a remedy).
 
-    python benchmarks/train_speed.py [--rounds 7] [--iterations 200] [--threads 1] [--k 1] [--only remedies]
+    python -m benchmarks.train_speed [--rounds 7] [--iterations 200] [--threads 1] [--k 1] [--only remedies]
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from torch.func import functional_call
 
 from core.config import TrainConfig

@@ -232,7 +232,8 @@ def load_samples(path: Path) -> np.ndarray:
     return samples.astype(np.float64)
 
 
-def train(config, *, json_lines: bool, save_samples: Path | None, save_run: Path | None = None, out=sys.stdout) -> int:
+def train(config, *, json_lines: bool, save_samples: Path | None, save_run: Path | None = None, out=None) -> int:
+    out = out or sys.stdout  # looked up per call, not bound at import: whoever redirects stdout gets the lines
     gan = GAN(config)
     probe = Probe(gan)
     trained = 0.0

@@ -215,7 +215,8 @@ def unbatchable(config: TrainConfig) -> ConfigError | None:
 def run_sweep(
     config: TrainConfig, seeds: int, steps: int | None = None, eval_every: int | None = None, progress=None
 ) -> SweepResult:
-    """Train `seeds` seeds for `steps` iterations, evaluating every `eval_every`; progress(done, total).
+    """Train `seeds` seeds for `steps` iterations, evaluating every `eval_every`. progress(done, total) is
+    called after every iteration; an exception it raises ends the sweep there (how a caller cancels).
     Batched when the config allows it, else seed by seed (same numbers as single runs, slower)."""
     steps, eval_every = steps or config.steps, eval_every or config.eval_every
     sweep = Sweep(config, seeds) if unbatchable(config) is None else SeedBySeed(config, seeds)
@@ -227,6 +228,6 @@ def run_sweep(
             for name, values in sweep.evaluate().items():
                 curves[name].append(values)
             curves["iteration"].append(step)
-            if progress is not None:
-                progress(step, steps)
+        if progress is not None:
+            progress(step, steps)
     return SweepResult(sweep.seeds, {k: np.asarray(v) for k, v in curves.items()}, time.perf_counter() - started)

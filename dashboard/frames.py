@@ -44,4 +44,8 @@ async def frame_endpoint(request: Request) -> Response:
     data = payload(snap, include_static=False)
     if request.query_params.get("have") != data["static_key"]:
         data = payload(snap)
-    return Response(json.dumps(data), media_type="application/json", headers={"Cache-Control": "no-store"})
+    try:
+        body = json.dumps(data, allow_nan=False)
+    except ValueError as error:  # NaN is not JSON: the page shows this error instead of failing to parse a frame
+        return JSONResponse({"error": f"this frame could not be sent: {error}"}, status_code=500)
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})

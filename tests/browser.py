@@ -33,48 +33,32 @@ def free_port() -> int:
 def dashboard_server(env: dict | None = None, log_path: Path | None = None):
     """`streamlit run dashboard/app.py` on a free loopback port; yields its URL; always stops it."""
     port = free_port()
-    log = open(log_path, "w") if log_path else subprocess.DEVNULL
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "dashboard/app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **(env or {})},
-    )
+    command = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
+               "--server.address", "127.0.0.1", "--server.headless", "true"]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the dashboard server did not start (exit {process.poll()})")
-            time.sleep(0.3)
-        yield url
-    finally:
-        process.terminate()
+    with contextlib.ExitStack() as stack:
+        log = stack.enter_context(open(log_path, "w")) if log_path else subprocess.DEVNULL
+        process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                   env={**os.environ, **(env or {})})  # fmt: skip
         try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        if log_path:
-            log.close()
+            deadline = time.monotonic() + 120  # a loaded machine imports torch and Streamlit slowly
+            while True:
+                try:
+                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=5).status == 200:
+                        break
+                except OSError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the dashboard server did not start (exit {process.poll()})")
+                time.sleep(0.3)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 @contextlib.contextmanager

@@ -1,5 +1,7 @@
 """The dashboard in a real headless Chromium against a real server: training starts and keeps going while
-k and the loss change, stepping is exact, and closed tabs leave no training behind."""
+k and the loss change, stepping is exact, and closed tabs leave no training behind.
+
+The fast tier runs the first test only (the board loads, trains and pauses); the long flows are `slow`."""
 
 import os
 import re
@@ -50,6 +52,27 @@ def sidebar_slider(page, label):
     return page.locator('[data-testid="stSidebar"] .stSlider').filter(has_text=label).get_by_role("slider")
 
 
+def test_the_board_trains_and_pauses_in_a_real_browser(server):
+    with chromium() as browser:
+        page, errors = open_page(browser, server)
+        page.wait_for_selector("#minimax-iteration", timeout=60_000)
+        assert iteration(page) == 0 and updates(page) == (0, 0)
+        page.get_by_role("button", name="Start", exact=True).click()
+        wait_iteration_above(page, 10)
+        page.get_by_role("button", name="Pause", exact=True).click()
+        page.get_by_role("button", name="Resume", exact=True).wait_for(timeout=30_000)
+        page.wait_for_function(  # the paused frame: as many D as G updates at k = 1, one per iteration
+            "(() => { const [d, g] = document.querySelector('[data-stat=\"updates\"]').textContent.split('/')"
+            ".map(Number); return d === g && g === Number(document.getElementById('minimax-iteration').textContent)"
+            " })()",
+            timeout=30_000,
+        )
+        assert iteration(page) > 10
+        page.screenshot(path=str(ARTIFACTS / "smoke-1920x1080.png"))
+        assert not errors, errors
+
+
+@pytest.mark.slow
 def test_train_live_change_k_and_loss_pause_and_step(server):
     with chromium() as browser:
         page, errors = open_page(browser, server)
@@ -93,6 +116,7 @@ def test_train_live_change_k_and_loss_pause_and_step(server):
         assert not errors, errors
 
 
+@pytest.mark.slow
 def test_remedies_switch_on_live_and_the_mode_collapse_view_lists_them(server):
     with chromium() as browser:
         page, errors = open_page(browser, f"{server}/?preset=remedy-packing")
@@ -125,9 +149,10 @@ def runs_open(page) -> tuple[int, int, int]:
     return int(busy), int(capacity), int(alive)
 
 
+@pytest.mark.slow
 def test_closed_tabs_leave_no_training_behind(server):
     with chromium() as browser:
-        for _ in range(20):
+        for _ in range(10):  # ten tabs against one training slot: most of them wait in line when closed
             context = browser.new_context()
             page = context.new_page()
             page.goto(server)
@@ -135,7 +160,7 @@ def test_closed_tabs_leave_no_training_behind(server):
             page.get_by_role("button", name="Start", exact=True).click()
             page.wait_for_selector("text=/Pause|Cancel waiting/", timeout=30_000)
             context.close()
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:
             context = browser.new_context()
             page = context.new_page()
@@ -150,6 +175,7 @@ def test_closed_tabs_leave_no_training_behind(server):
         assert busy <= capacity and alive <= 2, (busy, capacity, alive)
 
 
+@pytest.mark.slow
 def test_theory_and_compare_pages_render(server):
     with chromium() as browser:
         page, errors = open_page(browser, f"{server}/theory")

@@ -13,9 +13,7 @@ from dashboard.screens import compare
 from dashboard.screens.compare import CompareJob, _release
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = f"""
-import sys
-sys.path.insert(0, {str(ROOT)!r})
+SCRIPT = """
 from dashboard.screens.compare import compare_page
 compare_page()
 """
@@ -51,28 +49,43 @@ def test_compare_two_configurations(no_thread_leak):
             runner.stop()
 
 
+def started(job: CompareJob, iterations: int = 3, timeout: float = 120) -> bool:
+    """Wait until the job's thread has trained `iterations` iterations (however loaded the machine)."""
+    deadline = time.monotonic() + timeout
+    while job.done_steps < iterations and job.running and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return job.done_steps >= iterations and job.running
+
+
+def test_a_cancelled_comparison_stops_within_one_iteration():
+    config = TrainConfig(hidden=16, depth=1)
+    job = CompareJob({"A": config, "B": config}, seeds=2, steps=100_000)
+    assert started(job)
+    at_cancel = job.done_steps
+    job.cancel()
+    assert job.join(60) and not compare_threads()
+    assert job.done_steps <= at_cancel + 1 and job.error == "cancelled"  # checked after every iteration
+
+
 def test_ending_the_session_cancels_a_running_comparison():
     config = TrainConfig(hidden=16, depth=1)
     job = CompareJob({"A": config, "B": config}, seeds=2, steps=100_000)
-    time.sleep(0.5)
-    assert job.running
-    _release({"job": job})
-    assert not job.running and job.error == "cancelled" and not compare_threads()
+    assert started(job)
+    _release({"job": job})  # what Streamlit calls when the session ends
+    assert job.join(60) and job.error == "cancelled" and not compare_threads()
 
 
-def test_leaving_the_page_cancels_a_running_comparison(no_thread_leak):
+def test_leaving_the_page_cancels_a_running_comparison(no_thread_leak, monkeypatch):
     at = AppTest.from_file(str(ROOT / "dashboard" / "main.py"), default_timeout=60)
     try:
         at.run()
         config = TrainConfig(hidden=16, depth=1)
         holder = {"job": CompareJob({"A": config, "B": config}, seeds=2, steps=100_000)}
-        original = compare._job_holder
-        compare._job_holder = lambda: holder  # the session's job, as the Compare page left it
-        try:
-            at.run()  # the Train page renders: the comparison must stop
-        finally:
-            compare._job_holder = original
-        assert not holder["job"].running and "left the Compare page" in holder["job"].error
+        assert started(holder["job"])
+        monkeypatch.setattr(compare, "_job_holder", lambda: holder)  # the session's job, as the Compare page left it
+        at.run()  # the Train page renders: the comparison must stop
+        assert not at.exception
+        assert holder["job"].join(60) and "left the Compare page" in holder["job"].error
         assert not compare_threads()
     finally:
         for runner in live_runners():

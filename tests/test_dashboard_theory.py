@@ -1,19 +1,36 @@
 """The Theory page under AppTest: its numbers come from core.theory, and the payoff table is validated."""
 
-from pathlib import Path
+import base64
+import json
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.runner import live_runners
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = f"""
-import sys
-sys.path.insert(0, {str(ROOT)!r})
+SCRIPT = """
 from dashboard.screens.theory import theory_page
 theory_page()
 """
+
+
+def array(value) -> np.ndarray:
+    """A Plotly JSON array: a plain list or a typed array {"dtype", "bdata": base64}."""
+    if isinstance(value, dict):
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return np.asarray(value, dtype=float)
+
+
+def drawn_fits(at) -> dict[str, tuple[float, float]]:
+    """Mean and std of each fitted Gaussian as drawn on the "Which divergence?" chart (moments of the curve)."""
+    spec = json.loads(next(c for c in at.get("plotly_chart") if c.key == "fits").proto.spec)
+    fits = {}
+    for trace in spec["data"][1:]:  # the first trace is p
+        x, q = array(trace["x"]), array(trace["y"])
+        mean = (x * q).sum() / q.sum()
+        fits[trace["name"].split(":")[0]] = (mean, np.sqrt(((x - mean) ** 2 * q).sum() / q.sum()))
+    return fits
 
 
 def test_theory_page(no_thread_leak):
@@ -23,11 +40,15 @@ def test_theory_page(no_thread_leak):
         assert not at.exception
         keys = [c.key for c in at.get("plotly_chart")]
         assert len(keys) == 11 and "figure_1" in keys and "frame_(a)" in keys and "fits" in keys
-        fits = at.session_state["fits"]
-        assert abs(fits["reverse_kl"][0]) == pytest.approx(2.0, abs=0.05) and abs(fits["kl"][0]) < 1e-6
-        at.slider(key="fit_separation").set_value(0.0).run()  # one mode: all three fits agree
-        fits = at.session_state["fits"]
-        assert all(abs(mean) < 0.05 and std == pytest.approx(0.5, rel=0.05) for mean, std in fits.values())
+        # p: modes N(-2, 0.5²) and N(2, 0.5²). Forward KL matches p's moments: mean 0, std sqrt(4 + 0.25);
+        # reverse KL sits on one mode: mean ±2, std 0.5
+        fits = drawn_fits(at)
+        # (the drawn curve stops at ±8, 3.9 std out: its std reads 0.002 short)
+        assert fits["forward KL(p‖q)"] == pytest.approx((0, np.sqrt(4.25)), abs=3e-3)
+        assert abs(fits["reverse KL(q‖p)"][0]) == pytest.approx(2, abs=0.01)
+        assert fits["reverse KL(q‖p)"][1] == pytest.approx(0.5, abs=0.01)
+        at.slider(key="fit_separation").set_value(0.0).run()  # one mode, N(0, 0.5²): all three fits are p itself
+        assert all(v == pytest.approx((0, 0.5), abs=1e-3) for v in drawn_fits(at).values()), drawn_fits(at)
         before = at.get("plotly_chart")[-3].proto.spec
         at.slider(key="saddle_lr").set_value(0.3).run()  # the saddle paths follow the learning rate
         assert at.get("plotly_chart")[-3].proto.spec != before

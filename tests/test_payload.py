@@ -20,7 +20,7 @@ def test_payload_round_trip(no_thread_leak):
     with Runner(SMALL, threads=1, history_capacity=2048) as runner:
         snap = runner.step(500, wait=True)
     frame = payload(snap)
-    json.dumps(frame)  # JSON all the way down
+    json.dumps(frame, allow_nan=False)  # strict JSON all the way down, as the frame route sends it
     assert frame["iteration"] == 500 and frame["metrics"]["modes_total"] == 8
     lo, hi = snap.bounds[:, 0], snap.bounds[:, 1]
     samples = decode(frame["samples"], np.uint16).reshape(-1, 2) / 65535 * (hi - lo) + lo

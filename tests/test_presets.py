@@ -1,105 +1,138 @@
-"""Every claim a preset's text makes, checked with its fixed seed (the seed in the preset's config)."""
+"""Every claim a lecture preset's text makes, checked over its seeds 0-3.
 
-import functools
-import statistics
+One seed's run is one draw, and not even a portable one: another CPU rounds the same seed differently and
+a GAN amplifies the last bits into another run. So the texts state what happens over seeds 0-3 (measured
+here) and each claim checks its direction with a margin. The seeds train together as one batched sweep
+(core.sweep: each seed is its single run up to rounding, so the same distribution at a third of the cost).
 
+The claims train thousands of iterations (slow tier); the fast tier checks that every preset has a claim
+here and that every preset trains."""
+
+import numpy as np
 import pytest
 import torch
 
-from core.config import TrainConfig
+from core.config import validate
 from core.metrics import evaluate
-from core.presets import PRESETS
+from core.presets import PRESETS, REMEDY_PRESETS
 from core.snapshot import Probe
 from core.training import GAN
+from tests.conftest import one_torch_thread
+
+SEEDS = 4
+CLAIMS = {}
 
 
-@functools.lru_cache(maxsize=4)
-def trajectory(config: TrainConfig, steps: int, every: int):
-    """Train `steps` iterations; every `every` return (iteration, metrics, G's last gradient norm).
-    Cached: two claims about the same run train it once."""
-    gan = GAN(config)
-    probe = Probe(gan)
-    out = []
-    for i in range(1, steps + 1):
-        gan.train_iteration()
-        if i % every == 0:
-            out.append((i, evaluate(gan, probe.z_eval, probe.real_eval)[0], gan.last["grad_norm_g"]))
-    return gan, out
+def claim(name):
+    def register(check):
+        CLAIMS[name] = check
+        return check
+
+    return register
 
 
-def test_every_preset_is_a_valid_config_with_a_text():
-    assert {
-        "ring8",
-        "grid25",
-        "minimax-saturates",
-        "mode-collapse",
-        "label-smoothing",
-        "strong-discriminator",
-        "wgan-gp",
-    } <= PRESETS.keys()
-    for preset in PRESETS.values():
-        assert preset.config == preset.config.replace() and len(preset.watch) > 80
+def late(result, metric, start):
+    """Each seed's mean of `metric` over the evaluations from iteration `start` on."""
+    return result.curves[metric][result.curves["iteration"] >= start].mean(0)
 
 
-def test_ring8_reaches_all_modes_within_its_steps():
+def final(result, metric):
+    return result.curves[metric][-1]
+
+
+@claim("ring8")
+def ring8_finds_most_modes_and_d_drifts_to_one_half(sweeps):
     config = PRESETS["ring8"].config
-    _, out = trajectory(config, config.steps, 250)
-    final = out[-1][1]
-    assert final.modes_captured == 8 and final.high_quality >= 0.8, [(i, m.modes_captured) for i, m, _ in out]
-    assert final.jsd < 0.1
+    run = sweeps(config, SEEDS, config.steps, 250)
+    modes, d_real = final(run, "modes_captured"), late(run, "d_real", config.steps // 2)
+    assert modes.mean() >= 4 and modes.max() >= 7, modes  # 5.3 on average here, all eight in the best seed
+    assert final(run, "high_quality").min() >= 0.7  # over three quarters of the samples of high quality
+    # D* = p_data / (p_data + p_g) -> 1/2 as p_g -> p_data: the seed holding the most modes has D(x) nearest
+    # 1/2 (0.54 here), the one holding the fewest the farthest (0.74)
+    best, worst = modes.argmax(), modes.argmin()
+    assert d_real[best] == pytest.approx(0.5, abs=0.07) and d_real[best] < d_real[worst], d_real
 
 
-def test_grid25_drops_most_modes():
-    config = PRESETS["grid25"].config
-    assert (config.modes, config.spacing, config.std) == (25, 2.0, 0.05)
-    _, out = trajectory(config, config.steps, 1000)
-    final = out[-1][1]
-    assert final.modes_total == 25 and 1 <= final.modes_captured < 13 and final.high_quality > 0.5
+@claim("label-smoothing")
+def label_smoothing_moves_the_equilibrium_to_one_minus_eps_over_two(sweeps):
+    config = PRESETS["label-smoothing"].config
+    assert config.replace(label_smoothing=0) == PRESETS["ring8"].config  # the same runs but for eps
+    smoothed = sweeps(config, SEEDS, config.steps, 250)
+    plain = sweeps(PRESETS["ring8"].config, SEEDS, config.steps, 250)
+    d_smoothed, d_plain = late(smoothed, "d_real", config.steps // 2), late(plain, "d_real", config.steps // 2)
+    # D* = (1 - eps) p_data / (p_data + p_g): 0.4 where p_g = p_data with eps = 0.2, instead of 1/2
+    assert d_plain.mean() - d_smoothed.mean() > 0.05, (d_plain, d_smoothed)  # 0.12 lower here
+    best = final(smoothed, "jsd").argmin()
+    assert d_smoothed[best] == pytest.approx((1 - config.label_smoothing) / 2, abs=0.06)  # 0.45 here
+    assert smoothed.curves["d_real"].max() < 1 - config.label_smoothing  # never reaches its target 0.8
 
 
-def test_minimax_saturates_against_a_confident_discriminator():
+@claim("minimax-saturates")
+def minimax_saturates_against_a_confident_discriminator(sweeps):
     config = PRESETS["minimax-saturates"].config
-    gan, _ = trajectory(config, 10, 10)
+    gan = GAN(config)
+    with one_torch_thread():
+        for _ in range(10):
+            gan.train_iteration()
     z = gan.latent(1024, torch.Generator().manual_seed(5))
     # same weights, same z: the paper's loss gives G under a tenth of the non-saturating gradient
     assert gan.generator_grad_norm("minimax", z) < 0.1 * gan.generator_grad_norm("nonsaturating", z)
-    _, stalled = trajectory(config, 500, 50)
-    _, moving = trajectory(config.replace(loss="nonsaturating"), 500, 50)
-    assert statistics.median(g for *_, g in stalled) < 0.1 * statistics.median(g for *_, g in moving)
-    assert stalled[-1][1].jsd > 0.68 and stalled[-1][1].modes_captured == 0  # the samples never left the centre
+    probe = Probe(gan)
+    assert evaluate(gan, probe.z_eval, probe.real_eval)[0].d_fake < 0.1  # "D(G(z)) sits near 0" by iteration 10
+    stalled = sweeps(config, SEEDS, 500, 500)
+    moving = sweeps(config.replace(loss="nonsaturating"), SEEDS, 500, 500)
+    # after 500 iterations: the minimax samples mostly still in the centre, the non-saturating ones on modes
+    assert final(stalled, "jsd").mean() > final(moving, "jsd").mean() + 0.05  # 0.64 against 0.52 here
+    assert final(stalled, "modes_captured").sum() < final(moving, "modes_captured").sum()  # 1 against 5
+    assert (final(moving, "modes_captured") >= 1).all()
 
 
-def test_mode_collapse_stays_on_few_modes_with_high_quality():
+@claim("mode-collapse")
+def mode_collapse_keeps_quality_without_diversity(sweeps):
     config = PRESETS["mode-collapse"].config
-    _, out = trajectory(config, config.steps, 500)
-    assert all(m.modes_captured <= 3 for i, m, _ in out if i >= 1000), [m.modes_captured for _, m, _ in out]
-    assert out[-1][1].high_quality >= 0.8 and out[-1][1].reverse_kl > 1.0
+    run = sweeps(config, SEEDS, config.steps, 500)
+    # medians over seeds: one seed may fall off the modes altogether, another hold six
+    assert np.median(final(run, "modes_captured")) <= 4  # 3.5 here (2 to 6)
+    assert np.median(final(run, "high_quality")) >= 0.8  # 0.90
+    assert np.median(final(run, "reverse_kl")) >= 0.6  # 0.86
 
 
-def test_label_smoothing_moves_the_equilibrium_to_one_minus_eps_over_two():
-    config = PRESETS["label-smoothing"].config
-    assert config.replace(label_smoothing=0) == PRESETS["ring8"].config  # the same run but for eps
-    _, smoothed = trajectory(config, config.steps, 250)
-    _, plain = trajectory(PRESETS["ring8"].config, config.steps, 250)
-    late = lambda out: statistics.mean(m.d_real for i, m, _ in out if i >= 3000)
-    # D* = (1 - eps) p_data / (p_data + p_g): 0.4 where p_g = p_data with eps = 0.2, instead of 1/2
-    assert late(smoothed) == pytest.approx((1 - config.label_smoothing) / 2, abs=0.05)
-    assert late(plain) == pytest.approx(0.5, abs=0.05)
-    assert late(plain) - late(smoothed) > 0.05
-    assert max(m.d_real for _, m, _ in smoothed) < 1 - config.label_smoothing
+@claim("grid25")
+def grid25_drops_most_modes(sweeps):
+    config = PRESETS["grid25"].config
+    assert (config.modes, config.spacing, config.std) == (25, 2.0, 0.05)
+    run = sweeps(config, SEEDS, config.steps, 1000)
+    modes = final(run, "modes_captured")
+    assert modes.max() < 13, modes  # 7 to 11 of the 25 here
+    assert final(run, "high_quality").min() > 0.5  # 0.61 to 0.74
 
 
-def test_strong_discriminator_keeps_d_real_and_d_fake_apart():
-    config = PRESETS["strong-discriminator"].config
-    _, strong = trajectory(config, 2000, 250)
-    _, usual = trajectory(config.replace(k=1), 2000, 250)
-    gap = lambda out: statistics.mean(m.d_real - m.d_fake for i, m, _ in out if i >= 1000)
-    assert gap(strong) > gap(usual) + 0.15
-    assert strong[-1][1].modes_captured < 8
+def test_every_lecture_preset_has_its_claim_checked():
+    assert CLAIMS.keys() == PRESETS.keys() - REMEDY_PRESETS.keys()
 
 
-def test_wgan_gp_finds_every_mode_with_balanced_mass():
-    config = PRESETS["wgan-gp"].config
-    _, out = trajectory(config, config.steps, 1000)
-    final = out[-1][1]
-    assert final.modes_captured == 8 and final.reverse_kl < 0.1 and not final.d_is_probability
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_every_preset_is_valid_and_trains(name):
+    """The fast tier's smoke run: each preset (remedies included) builds, trains and is evaluated."""
+    config = PRESETS[name].config
+    assert validate(config) == config and PRESETS[name].watch.strip()
+    gan = GAN(config.replace(eval_samples=500))
+    for _ in range(3):
+        gan.train_iteration()
+    assert gan.finite(weights=True) is None and (gan.iteration, gan.d_steps) == (3, 3 * config.k)
+    probe = Probe(gan)
+    metrics, samples = evaluate(gan, probe.z_eval, probe.real_eval)
+    assert samples.shape == (500, 2) and metrics.modes_total == config.modes
+    assert metrics.d_is_probability == gan.loss.probability
+
+
+# ring8's runs are label smoothing's control: one worker trains them for both (pytest-xdist's loadgroup)
+SHARED = {"ring8": "ring8", "label-smoothing": "ring8"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.xdist_group(SHARED[n])) if n in SHARED else n for n in CLAIMS]
+)
+def test_preset_claim(name, sweeps):
+    CLAIMS[name](sweeps)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch.func import functional_call
 
-from core.config import ConfigError, TrainConfig
+from core.config import ConfigError, TrainConfig, discriminator_fields
 from core.metrics import evaluate
 from core.remedies import (
     REMEDIES,
@@ -236,35 +236,42 @@ LIVE_TOGGLES = [
 def test_every_remedy_survives_live_toggling_on_a_running_runner(no_thread_leak):
     with Runner(SMALL, threads=1, publish_interval=0.02) as runner:
         runner.start()
-        assert runner.wait_until(lambda: runner._gan.iteration >= 5, 30)
+        assert runner.wait_until(lambda: runner.snapshot().iteration >= 5, 60)
         for changes in LIVE_TOGGLES:
             for on in (True, False):
-                before = runner._gan.iteration
+                before = runner.snapshot().iteration
                 values = changes if on else {k: TrainConfig.__dataclass_fields__[k].default for k in changes}
                 assert runner.update(**values) == []  # no remedy restarts the run
-                assert runner.wait_until(
-                    lambda: runner._gan.config == runner.config and runner._gan.iteration >= before + 3, 60
-                ), (changes, on)
+                target = runner.config
+
+                def trained_on(before=before, target=target):  # the change applied, then 3 more iterations
+                    snap = runner.snapshot()
+                    return snap.config == target and snap.iteration >= before + 3
+
+                assert runner.wait_until(trained_on, 60), (changes, on)
                 snap = runner.snapshot()
-                assert runner.state == RUNNING and runner.thread.is_alive(), snap.message
-                assert snap.iteration >= before  # G and the counters carried on
+                assert snap.state == RUNNING and runner.thread.is_alive(), snap.message
                 assert snap.surface.shape == (20, 20) and math.isfinite(snap.metrics.d_real)
-                if "pack" in changes or "minibatch_discrimination" in changes:
-                    assert runner._gan.D.batch_aware == on
-        assert "new discriminator" in runner.snapshot().message or runner.snapshot().message == "training"
+                new_d = discriminator_fields(values)  # packing, the minibatch layer, spectral norm: a fresh D
+                if new_d:
+                    assert f"new discriminator ({new_d[0]} " in snap.message and snap.rebuilds == 0, snap.message
+        assert "new discriminator (spectral_norm True -> False)" in runner.snapshot().message
 
 
 def test_a_new_discriminator_keeps_g_and_says_so(no_thread_leak):
     with Runner(SMALL, threads=1) as runner:
-        runner.step(10, wait=True)
-        g_before = state(runner._gan.G)
+        before = runner.step(10, wait=True)
         runner.update(pack=2)
-        runner.wait_parked()
+        assert runner.wait_parked(60)
         snap = runner.snapshot()
-        assert snap.iteration == 10 and same(state(runner._gan.G), g_before)
-        assert runner._gan.D.body[0].in_features == 4
+        # G's samples of the same fixed z are the same: G kept its weights
+        assert snap.iteration == 10 and np.array_equal(snap.samples, before.samples) and snap.config.pack == 2
         assert "new discriminator (pack 1 -> 2)" in snap.message and "G keeps its weights" in snap.message
         assert runner.step(2, wait=True).iteration == 12
+    gan = GAN(SMALL)
+    g_before = state(gan.G)
+    gan.replace_discriminator(SMALL.replace(pack=2))
+    assert gan.D.body[0].in_features == 4 and same(state(gan.G), g_before)  # D's first layer takes pairs
 
 
 @pytest.mark.parametrize("changes", LIVE_TOGGLES[:-1])

@@ -1,30 +1,29 @@
 """The remedy presets' claims: seeds 0, 1, 2 of the mode-collapse scenario over the same 2,000 iterations,
-with the remedy and without. Each preset's text states the figures these tests check."""
+with the remedy and without, each seed its single run (the remedies cannot be batched). Each preset's text
+states the figures measured here; each test checks the direction its text states, with a margin."""
 
-import functools
 import statistics
 
 import numpy as np
+import pytest
 
-from core.presets import COLLAPSE, PRESETS, REMEDY_PRESETS
-from tests.test_presets import trajectory
+from core.presets import COLLAPSE, REMEDY_PRESETS
 
 SEEDS = (0, 1, 2)
 
 
-@functools.cache
-def outcome(config):
-    """Per seed: modes held (mean over the second half's evaluations), modes visited (captured at any
-    evaluation), mode-hopping (mean total-variation distance between the mode shares of consecutive
+def outcome(trajectories, config):
+    """Averaged over seeds: modes held (mean over the second half's evaluations), modes visited (captured at
+    any evaluation), mode-hopping (mean total-variation distance between the mode shares of consecutive
     evaluations in the second half), and the last evaluation's high-quality share, reverse KL and D gap."""
     rows = []
     for seed in SEEDS:
-        _, out = trajectory(config.replace(seed=seed), config.steps, config.eval_every)
-        late = [m for i, m, _ in out if i >= config.steps // 2]
+        out = trajectories(config.replace(seed=seed), config.steps, config.eval_every)
+        late = [e.metrics for e in out if e.iteration >= config.steps // 2]
         shares = np.array([m.mode_counts for m in late]) / config.eval_samples
         visited = np.zeros(late[0].modes_total, bool)
-        for _, m, _ in out:
-            visited |= m.mode_counts >= 20
+        for e in out:
+            visited |= e.metrics.mode_counts >= 20
         rows.append(
             dict(
                 held=statistics.mean(m.modes_captured for m in late),
@@ -41,39 +40,64 @@ def outcome(config):
 def test_the_remedy_presets_are_the_collapse_scenario_with_one_remedy():
     for name, preset in REMEDY_PRESETS.items():
         changed = COLLAPSE.changed(preset.config)
-        assert len(changed) <= 2 and name in PRESETS and len(preset.watch) > 200, (name, changed)
+        assert len(changed) in (1, 2) and preset.config.steps == COLLAPSE.steps, (name, changed)
+        assert "seeds 0-2 and 2,000 iterations" in preset.watch  # what the claims below measure
+    assert CLAIMS.keys() == REMEDY_PRESETS.keys()
 
 
-def test_feature_matching_holds_more_modes_with_lower_reverse_kl():
-    remedy, base = outcome(REMEDY_PRESETS["remedy-feature-matching"].config), outcome(COLLAPSE)
-    assert remedy["held"] >= base["held"] + 1.0, (remedy, base)  # 4.4 against 2.7 here
-    assert remedy["reverse_kl"] < base["reverse_kl"] - 0.4  # 0.42 against 1.13
+CLAIMS = {}
 
 
-def test_minibatch_discrimination_does_not_help_here_d_wins_instead():
-    remedy, base = outcome(REMEDY_PRESETS["remedy-minibatch-discrimination"].config), outcome(COLLAPSE)
-    assert remedy["held"] < base["held"], (remedy, base)  # 0.8 against 2.7: no more modes, fewer
-    assert remedy["high_quality"] < base["high_quality"] - 0.2  # 0.12 against 0.51
-    assert remedy["gap"] > base["gap"] + 0.3  # D(x) - D(G(z)): 0.95 against 0.41
+def claim(name):
+    def register(check):
+        CLAIMS[name] = check
+        return check
+
+    return register
 
 
-def test_historical_averaging_damps_mode_hopping_but_holds_no_more_modes():
-    remedy, base = outcome(REMEDY_PRESETS["remedy-historical-averaging"].config), outcome(COLLAPSE)
-    assert remedy["held"] <= base["held"], (remedy, base)  # 1.5 against 2.7
-    assert remedy["hopping"] < base["hopping"] / 2  # 0.028 against 0.124
-    assert remedy["high_quality"] < base["high_quality"]  # 0.15 against 0.51
+# Each claim: the direction the text states, with a margin; the texts' figures are this machine's means
+# (another CPU rounds differently, and a GAN amplifies the last bits into another run of the same seed).
+@claim("remedy-feature-matching")
+def feature_matching_holds_a_few_more_modes_but_is_no_cure(remedy, base):
+    assert remedy["held"] >= base["held"] + 0.4  # 3.1 against 2.4 here
+    assert remedy["hopping"] < base["hopping"]  # 0.080 against 0.105
+    assert remedy["high_quality"] < base["high_quality"]  # 0.32 against 0.43
+    assert remedy["reverse_kl"] > base["reverse_kl"] - 0.2  # "no closer": 0.97 against 0.85
 
 
-def test_unrolling_holds_and_visits_more_modes_but_keeps_hopping():
-    remedy, base = outcome(REMEDY_PRESETS["remedy-unrolled"].config), outcome(COLLAPSE)
-    assert remedy["held"] >= base["held"] + 1.0, (remedy, base)  # 4.2 against 2.7
-    assert remedy["visited"] >= base["visited"] + 1.5  # 6.7 against 4.3
-    assert remedy["hopping"] > base["hopping"] and remedy["high_quality"] < base["high_quality"]
+@claim("remedy-minibatch-discrimination")
+def minibatch_discrimination_does_not_help_here_d_wins_instead(remedy, base):
+    assert remedy["held"] < base["held"]  # 1.5 against 2.4
+    assert remedy["gap"] > base["gap"] + 0.3  # D(x) - D(G(z)): 0.83 against 0.42
 
 
-def test_packing_holds_more_modes_and_hops_less():
-    remedy, base = outcome(REMEDY_PRESETS["remedy-packing"].config), outcome(COLLAPSE)
-    assert remedy["held"] >= base["held"] + 0.5, (remedy, base)  # 3.5 against 2.7
-    assert remedy["visited"] >= base["visited"] + 1.5  # 6.3 against 4.3
-    assert remedy["hopping"] < 0.75 * base["hopping"]  # 0.063 against 0.124
-    assert remedy["reverse_kl"] < base["reverse_kl"] - 0.3  # 0.68 against 1.13
+@claim("remedy-historical-averaging")
+def historical_averaging_damps_mode_hopping_but_holds_no_more_modes(remedy, base):
+    assert remedy["held"] < base["held"]  # 1.4 against 2.4
+    assert remedy["hopping"] < base["hopping"] / 2  # 0.035 against 0.105: three times less
+    assert remedy["high_quality"] < base["high_quality"]  # 0.08 against 0.43
+
+
+@claim("remedy-unrolled")
+def unrolling_holds_more_modes_but_keeps_hopping(remedy, base):
+    assert remedy["held"] >= base["held"] + 1.0  # 3.8 against 2.4
+    assert remedy["hopping"] > 1.5 * base["hopping"]  # 0.21 against 0.105: twice as much
+    assert remedy["high_quality"] > base["high_quality"]  # 0.61 against 0.43
+    assert remedy["visited"] <= base["visited"] + 1  # "visits no more": 5.0 against 5.3
+
+
+@claim("remedy-packing")
+def packing_hops_less_and_spreads_between_the_modes(remedy, base):
+    assert remedy["held"] >= base["held"]  # 2.8 against 2.4
+    assert remedy["hopping"] < 0.75 * base["hopping"]  # 0.064 against 0.105
+    assert remedy["reverse_kl"] < base["reverse_kl"]  # 0.70 against 0.85
+    assert remedy["high_quality"] < base["high_quality"] - 0.2  # 0.12 against 0.43
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(CLAIMS))
+def test_remedy_preset_claim(name, trajectories):
+    preset = REMEDY_PRESETS[name]
+    remedy, base = outcome(trajectories, preset.config), outcome(trajectories, COLLAPSE)
+    CLAIMS[name](remedy, base)

@@ -57,12 +57,11 @@ def test_updates_take_effect_at_the_next_iteration(runner):
     snap = runner.step(1, wait=True)
     assert snap.d_steps == 2 + 3 and snap.iteration == 3  # the new k counted from the very next iteration
     assert (snap.config.k, snap.config.loss, snap.config.lr_d, snap.config.batch_size) == (3, "minimax", 2e-3, 32)
-    assert runner._gan.opt_d.param_groups[0]["lr"] == 2e-3
 
 
 def test_updates_while_running_keep_the_run_going(runner):
     runner.start()
-    runner.wait_until(lambda: runner.snapshot().iteration >= 3, 30)
+    assert runner.wait_until(lambda: runner.snapshot().iteration >= 3, 60)
     for k in (2, 4, 1):
         runner.update(k=k)
     runner.update(loss="hinge")
@@ -76,7 +75,7 @@ def test_updates_while_running_keep_the_run_going(runner):
 
 def test_shape_changes_rebuild_without_killing_the_thread(runner):
     runner.start()
-    runner.wait_until(lambda: runner.snapshot().iteration >= 3, 30)
+    assert runner.wait_until(lambda: runner.snapshot().iteration >= 3, 60)
     thread = runner.thread
     # a new data set brings its own defaults (25 modes, std 0.05; spacing 2 was already the value)
     assert set(runner.update(hidden=16, dataset="grid")) == {"hidden", "dataset", "modes", "std"}
@@ -106,27 +105,31 @@ def test_a_huge_learning_rate_diverges_and_keeps_the_last_good_state(runner):
     assert snap.state == DIVERGED and "diverged at iteration" in snap.message and "lr_d 500" in snap.message
     assert np.isfinite(snap.samples).all() and np.isfinite(snap.surface).all()
     assert np.isfinite(snap.history["loss_d"]).all()
-    assert runner._gan.finite(weights=True) is None  # the live state was rolled back too
+    kept = snap.iteration
     runner.update(lr_d=1e-3, lr_g=1e-3, optimizer="adam")
+    after = runner.step(3, wait=True)  # trains on from the kept state: it was rolled back, not just the picture
+    assert after.iteration == kept + 3 and after.state == PAUSED, after.message
+    assert np.isfinite(after.samples).all() and np.isfinite(after.history["loss_d"]).all()
     runner.reset()
-    runner.step(3, wait=True)
-    assert runner.snapshot().iteration == 3 and runner.state == PAUSED
+    assert runner.step(3, wait=True).iteration == 3 and runner.state == PAUSED
 
 
 def test_idle_runner_pauses_itself(no_thread_leak):
     with Runner(SMALL, idle_timeout=0.5, threads=1) as r:
         r.start()
-        assert r.wait_until(lambda: r.state == PAUSED, 20)
+        assert r.wait_until(lambda: r.state == PAUSED, 60)
         assert "nobody watched" in r.snapshot(touch=False).message
 
 
 def test_a_watched_runner_keeps_running(no_thread_leak):
-    with Runner(SMALL, idle_timeout=0.5, threads=1) as r:
+    # read every 0.05 s for 1.5 idle timeouts; the timeout is long enough that a loaded machine's
+    # scheduling delays between two reads cannot reach it
+    with Runner(SMALL, idle_timeout=2.0, threads=1) as r:
         r.start()
-        end = time.monotonic() + 1.5
+        end = time.monotonic() + 3.0
         while time.monotonic() < end:
             assert r.snapshot().state == RUNNING
-            time.sleep(0.1)
+            time.sleep(0.05)
 
 
 def test_stop_leaves_no_thread():
@@ -166,11 +169,13 @@ def test_snapshots_are_never_torn(runner):
     readers = [threading.Thread(target=hammer) for _ in range(2)]
     for t in readers:
         t.start()
-    time.sleep(2.0)
-    stop.set()
-    for t in readers:
-        t.join()
-    assert reads[0] > 100 and not problems, problems[:3]
+    try:  # read while at least 20 iterations and 20 snapshots go by, however slow the machine
+        assert runner.wait_until(lambda: runner.snapshot(touch=False).iteration >= 20 and reads[0] >= 100, 120)
+    finally:
+        stop.set()
+        for t in readers:
+            t.join()
+    assert not problems, problems[:3]
 
 
 def test_history_stays_bounded_in_a_long_run(no_thread_leak):
@@ -185,7 +190,8 @@ def test_history_stays_bounded_in_a_long_run(no_thread_leak):
         snap = r.snapshot()
         assert snap.iteration == 600
         its = snap.history["iteration"]
-        assert 32 <= len(its) <= 64 and its[0] == 1 and its[-1] > 600 - r._history.stride
-        assert np.all(np.diff(its) == np.diff(its)[0])  # evenly thinned
+        stride = its[1] - its[0]
+        assert 32 <= len(its) <= 64 and its[0] == 1 and stride > 1 and its[-1] > 600 - stride
+        assert np.all(np.diff(its) == stride)  # evenly thinned, up to the last stride
         assert len(snap.eval_history["iteration"]) <= 64
         assert snap.mode_shares.shape == (len(snap.eval_history["iteration"]), 8)

@@ -91,7 +91,10 @@ def test_live_settings_reach_the_optimizers():
     assert gan.opt_d.param_groups[0]["betas"] == (0.1, 0.999)
     gan.set_live(gan.config.replace(optimizer="sgd"))
     assert isinstance(gan.opt_d, torch.optim.SGD) and gan.opt_d.param_groups[0]["lr"] == 3e-3
-    gan.train_iteration()
+    before = params(gan.D)
+    gan.d_step()  # the step now taken is plain SGD at the new rate: w <- w - 3e-3 * grad (grads are kept)
+    for name, p in gan.D.named_parameters():
+        torch.testing.assert_close(p.detach(), before[name] - 3e-3 * p.grad, rtol=0, atol=1e-7)
 
 
 def test_generator_grad_norm_changes_nothing():

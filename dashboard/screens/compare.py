@@ -37,6 +37,7 @@ class CompareJob:
         self.results: dict[str, SweepResult] = {}
         self.done_steps, self.error = 0, None
         self._cancel = threading.Event()
+        self._reason = "cancelled"
         self.thread = threading.Thread(target=self._run, name="minimax-compare", daemon=True)
         self.thread.start()
 
@@ -45,9 +46,9 @@ class CompareJob:
 
         torch.set_num_threads(1)  # as the live runner: leave a core to the server and the browser
         try:
-            for name, config in self.configs.items():
+            for offset, (name, config) in enumerate(self.configs.items()):
 
-                def progress(done, total, offset=len(self.results) * self.steps):
+                def progress(done, total, offset=offset * self.steps):  # after every iteration
                     self.done_steps = offset + done
                     if self._cancel.is_set():
                         raise InterruptedError
@@ -56,7 +57,7 @@ class CompareJob:
                     config, self.seeds, self.steps, max(1, self.steps // 20), progress=progress
                 )
         except InterruptedError:
-            self.error = "cancelled"
+            self.error = self._reason
         except Exception as error:  # shown on the page, never a dead thread with no word
             self.error = f"{type(error).__name__}: {error}"
 
@@ -69,14 +70,19 @@ class CompareJob:
         return self.thread.is_alive()
 
     def cancel(self, reason: str = "cancelled") -> None:
+        """Stop at the end of the current iteration (the sweep checks after every one); returns at once."""
+        self._reason = self.error = reason
         self._cancel.set()
-        self.thread.join(30)
-        self.error = reason
+
+    def join(self, timeout: float) -> bool:
+        """Wait for the thread to end; True if it has."""
+        self.thread.join(timeout)
+        return not self.thread.is_alive()
 
 
 def _release(holder: dict) -> None:
     if holder.get("job"):
-        holder["job"].cancel()
+        holder["job"].cancel()  # no join: Streamlit calls this on its event loop; the thread ends in an iteration
 
 
 @st.cache_resource(scope="session", on_release=_release, show_spinner=False)

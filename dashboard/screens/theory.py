@@ -397,10 +397,8 @@ def which_divergence() -> None:
     p /= p.sum() * (x[1] - x[0])
     fig = go.Figure()
     fig.add_scatter(x=x, y=p, name="p (two modes)", line=dict(color="black", width=3))
-    fits = {}
     for divergence, (label, colour) in FITS.items():
         mean, std = fit_gaussian(x, p, divergence)
-        fits[divergence] = (mean, std)
         q = np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * np.sqrt(2 * np.pi))
         fig.add_scatter(x=x, y=q, name=f"{label}: mean {mean:.2f}, std {std:.2f}", line=dict(color=colour, dash="dash"))
     fig.update_layout(
@@ -415,7 +413,6 @@ def which_divergence() -> None:
             "this fit says little by itself about mode collapse: a collapsed G is a failure of the game's "
             "dynamics (a G that a fixed D cannot push back), not the optimum of a divergence."
         )
-    st.session_state["fits"] = fits  # what the page computed, for tests
 
 
 def theory_page() -> None:

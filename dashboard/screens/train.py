@@ -19,7 +19,6 @@ def train_page() -> None:
     if "initial_config" not in st.session_state:  # a shared link describes the run to start from
         st.session_state["initial_config"] = controls.config_from_url(dict(st.query_params))
     runner, slots = session_runner(), training_slots()
-    st.session_state["runner_name"] = runner.name  # lets tests find this tab's runner
     controls.sidebar(runner, slots)
     live_view(runner, slots)
     loss = LOSSES[runner.config.loss]
