@@ -11,7 +11,7 @@ test:  # the fast tier: after every change
 	python -m pytest -m "not slow"
 
 test-all:  # both tiers on two workers, as CI runs them
-	python -m pytest -n 2 --dist loadgroup
+	python -m pytest -n 2 --dist worksteal
 
 lint:
 	ruff check .

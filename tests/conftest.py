@@ -16,6 +16,14 @@ from core.sweep import SweepResult, run_sweep
 from core.training import GAN
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The claims' trainings first (longest first within each file), then the other slow tests, then the
+    rest: with `--dist worksteal` a worker that runs out of work takes the other's queue from its end, so the
+    long claims start early on both workers and the short tests fill in around them."""
+    trains = lambda item: bool({"sweeps", "trajectories"} & set(getattr(item, "fixturenames", ())))
+    items.sort(key=lambda item: (not trains(item), item.get_closest_marker("slow") is None))
+
+
 def runner_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("minimax-runner") and t.is_alive()]
 

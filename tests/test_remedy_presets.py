@@ -46,6 +46,8 @@ def test_the_remedy_presets_are_the_collapse_scenario_with_one_remedy():
 
 
 CLAIMS = {}
+COST = {"remedy-unrolled": 6.2, "remedy-minibatch-discrimination": 4.9, "remedy-packing": 1.3,
+        "remedy-historical-averaging": 1.2, "remedy-feature-matching": 1.1}  # x a plain iteration (README)  # fmt: skip
 
 
 def claim(name):
@@ -96,7 +98,7 @@ def packing_hops_less_and_spreads_between_the_modes(remedy, base):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", list(CLAIMS))
+@pytest.mark.parametrize("name", sorted(CLAIMS, key=COST.get, reverse=True))  # longest first
 def test_remedy_preset_claim(name, trajectories):
     preset = REMEDY_PRESETS[name]
     remedy, base = outcome(trajectories, preset.config), outcome(trajectories, COLLAPSE)
