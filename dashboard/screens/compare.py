@@ -71,8 +71,9 @@ class CompareJob:
 
     def cancel(self, reason: str = "cancelled") -> None:
         """Stop at the end of the current iteration (the sweep checks after every one); returns at once."""
-        self._reason = self.error = reason
-        self._cancel.set()
+        if self.thread.is_alive():  # a finished comparison keeps its results and says nothing was cancelled
+            self._reason = self.error = reason
+            self._cancel.set()
 
     def join(self, timeout: float) -> bool:
         """Wait for the thread to end; True if it has."""
