@@ -1,4 +1,5 @@
-"""Shared fixtures: the thread-leak guard, and one cache of trained trajectories for the whole session."""
+"""Shared fixtures: the thread-leak guard, torch threads put back, and the session caches of the claims' runs
+(single runs and batched sweeps), collected first so that the long claims start early."""
 
 from __future__ import annotations
 
