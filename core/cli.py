@@ -13,6 +13,7 @@ import os
 import sys
 import time
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +22,8 @@ import torch
 from . import evaluation
 from .config import FIELDS, TYPES, ConfigError, coerce
 from .data import mixture_for
-from .export import read_run, run_archive
-from .metrics import evaluate
+from .export import read_run, run_archive, run_config
+from .metrics import MODE_RULES, evaluate
 from .presets import PRESETS
 from .snapshot import Probe
 from .sweep import METRICS, run_sweep
@@ -146,7 +147,9 @@ def build_parser() -> Parser:
         "evaluate",
         help="evaluate a sample file against a mixture",
         description="FID, Inception Score, precision/recall/F1, density/coverage, mode statistics and JSD of "
-        "any n x 2 sample file (.npy or .csv) against a known mixture.",
+        "any n x 2 sample file (.npy, .csv or a run archive .npz) against a known mixture: a run archive's own "
+        "(its stored config), else preset ring8's; any data flag or --preset replaces it with the preset's "
+        "(ring8 unless given) and the flags. The report says which mixture it used.",
     )
     evaluate_.add_argument(
         "file",
@@ -154,7 +157,9 @@ def build_parser() -> Parser:
         help="samples, n x 2: a .npy array, a .csv file (x,y per row) or a "
         "run archive (.npz) written by train --save-run or the dashboard",
     )
-    evaluate_.add_argument("--preset", choices=PRESETS, default="ring8", help="take the mixture from this preset")
+    evaluate_.add_argument(
+        "--preset", choices=PRESETS, help="take the mixture from this preset (default: the run's own, else ring8)"
+    )
     add_setting_flags(evaluate_, DATA_FIELDS)
     evaluate_.add_argument(
         "--neighbours",
@@ -168,6 +173,14 @@ def build_parser() -> Parser:
         default=0,
         metavar="SEED",
         help="seed of the exact samples of p_data that precision and recall compare with",
+    )
+    evaluate_.add_argument(
+        "--mode-rule",
+        choices=MODE_RULES,
+        default="minimax",
+        help="when a mode counts as captured: "
+        + "; ".join(f"{name}: {rule.text}" for name, rule in MODE_RULES.items())
+        + " (default minimax)",
     )
     evaluate_.add_argument("--json", action="store_true", help="print one JSON object")
     sweep_ = commands.add_parser(
@@ -191,19 +204,21 @@ def build_parser() -> Parser:
 def _config(sub: Parser, args, names):
     overrides = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
     try:
-        return PRESETS[args.preset].config.replace(**overrides)
+        return PRESETS[args.preset or "ring8"].config.replace(**overrides)
     except ConfigError as error:
         sub.error(f"argument {flag(error.field)}: {error.message}")
 
 
-def load_samples(path: Path) -> np.ndarray:
-    """An n x 2 float array from .npy (never unpickled) or .csv; ValueError with the reason otherwise."""
+def load_samples(path: Path) -> tuple[np.ndarray, dict]:
+    """An n x 2 float array from .npy (never unpickled), .csv or a run archive (.npz), with the archive's
+    stored config ({} if none, and for the other formats); ValueError with the reason otherwise."""
     suffix = path.suffix.lower()
     if suffix not in READABLE_FORMATS:
         raise ValueError(f"the file must end in {', '.join(READABLE_FORMATS)}")
+    stored: dict = {}
     try:
         if suffix == ".npz":
-            samples = read_run(path)[1]
+            stored, samples = read_run(path)
         elif suffix == ".npy":
             samples = np.load(path, allow_pickle=False)
         else:
@@ -216,10 +231,11 @@ def load_samples(path: Path) -> np.ndarray:
     except FileNotFoundError:
         raise ValueError("no such file") from None
     except ValueError as error:
-        if "allow_pickle" in str(error):
+        message = str(error).splitlines()[0]
+        if "allow_pickle" in message:
             raise ValueError("it holds pickled Python objects; refusing to load them (allow_pickle=False)") from None
-        raise ValueError(f"not a numeric array ({str(error).splitlines()[0]})") from None
-    except (OSError, UnicodeDecodeError, KeyError) as error:
+        raise ValueError(message if suffix == ".npz" else f"not a numeric array ({message})") from None
+    except (OSError, UnicodeDecodeError, KeyError, zipfile.BadZipFile) as error:
         raise ValueError(f"cannot be read ({error})") from None
     if samples.dtype.kind not in "fiu":
         raise ValueError(f"holds {samples.dtype} values, not numbers")
@@ -229,7 +245,7 @@ def load_samples(path: Path) -> np.ndarray:
         raise ValueError(f"must be n x 2, got shape {samples.shape}")
     if not np.isfinite(samples).all():
         raise ValueError("holds NaN or Inf")
-    return samples.astype(np.float64)
+    return samples.astype(np.float64), stored
 
 
 def train(config, *, json_lines: bool, save_samples: Path | None, save_run: Path | None = None, out=None) -> int:
@@ -348,17 +364,36 @@ def sweep_seeds(sub: Parser, args) -> int:
 
 
 def evaluate_file(sub: Parser, args) -> int:
-    config = _config(sub, args, DATA_FIELDS)
+    """Score the file against a run archive's own mixture unless a data flag or --preset is given; the
+    report's `mixture` says which one (source: "the run's config", "flags" or "default")."""
     try:
-        samples = load_samples(args.file)
+        samples, stored = load_samples(args.file)
     except ValueError as error:
         sub.error(f"{args.file}: {error}")
     if len(samples) <= args.neighbours:
         sub.error(f"{args.file}: needs more than --neighbours {args.neighbours} samples, got {len(samples)}")
-    report = evaluation.evaluate(samples, mixture_for(config), k=args.neighbours, seed=args.seed, grid=config.grid_size)
+    flags = args.preset is not None or any(getattr(args, name) is not None for name in DATA_FIELDS)
+    if stored and not flags:
+        try:
+            config, source = run_config(stored), "the run's config"
+        except ConfigError as error:
+            sub.error(f"{args.file}: the run's config: {error.field}: {error.message}")
+    else:
+        config, source = _config(sub, args, DATA_FIELDS), "flags" if flags else "default"
+    mixture = mixture_for(config)
+    report = dict(
+        mixture=dict(dataset=config.dataset, modes=mixture.n_modes, source=source),
+        **evaluation.evaluate(
+            samples, mixture, k=args.neighbours, seed=args.seed, grid=config.grid_size, rule=args.mode_rule
+        ),
+    )
     if args.json:
         print(json.dumps(report))
-    else:
-        for key, value in report.items():
-            print(f"{key:<20} {value:.4f}" if isinstance(value, float) else f"{key:<20} {value}")
+        return 0
+    report.update(
+        mixture=f"{config.dataset}, {mixture.n_modes} modes ({source})",
+        mode_rule=f"{args.mode_rule}: {MODE_RULES[args.mode_rule].text}",
+    )
+    for key, value in report.items():
+        print(f"{key:<20} {value:.4f}" if isinstance(value, float) else f"{key:<20} {value}")
     return 0

@@ -1,7 +1,8 @@
 """The evaluation metrics of the literature, made exact in 2-D where the true density is known.
 
 - FID (Heusel et al. 2017) on the samples themselves, against the mixture's exact mean and covariance;
-- the Inception Score's analog, with the mixture's own posterior over modes as the classifier;
+- the Inception Score's analog, with the mixture's own posterior over modes as the classifier, and the
+  score of p_data itself beside it;
 - precision and recall of generative models (Kynkaanniemi et al. 2019) and their F1, with density and
   coverage (Naeem et al. 2020), all on k-nearest-neighbour balls around exact samples of p_data;
 - together with core.metrics' mode statistics and JSD in one `evaluate`.
@@ -9,17 +10,17 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 from scipy import linalg
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 from scipy.special import logsumexp
+from scipy.stats import entropy
 
 from .data import Mixture
-from .metrics import jsd, mode_statistics
+from .grid import jsd
+from .metrics import MODE_RULES, mode_statistics
 
 
 def mixture_moments(mixture: Mixture) -> tuple[np.ndarray, np.ndarray]:
@@ -67,8 +68,12 @@ def mode_posterior(samples: np.ndarray, mixture: Mixture) -> np.ndarray:
 
 
 def inception_score(samples: np.ndarray, mixture: Mixture) -> float:
-    """exp(E_x KL(p(y|x) || p(y))), p(y) = E_x p(y|x): at most the number of equally weighted modes,
-    reached when every sample is confidently one mode and the modes are used equally."""
+    """exp(E_x KL(p(y|x) || p(y))), p(y) = E_x p(y|x) (Salimans et al. 2016).
+
+    It is exp(I(x; y)) = exp(H(p(y)) - E_x H(p(y|x))) <= exp(H(p(y))) <= K, the number of modes: K is
+    reached when every sample is confidently one mode and the modes are used equally, whatever the
+    mixture's weights. So with unequal weights a generator can score above p_data itself
+    (`data_inception_score`)."""
     post = mode_posterior(samples, mixture)
     marginal = post.mean(0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -82,8 +87,14 @@ def _knn_radii(points: np.ndarray, k: int) -> np.ndarray:
     return distances[:, k]
 
 
+def data_inception_score(mixture: Mixture) -> float:
+    """The Inception Score of p_data itself, exp(H(w)) for mode weights w (when the modes do not overlap,
+    p(y|x) is one-hot and p(y) = w). Not a maximum: K equally used modes score K >= exp(H(w))."""
+    return float(np.exp(entropy(mixture.weights)))
+
+
 def _ball_counts(queries: np.ndarray, centres: np.ndarray, radii: np.ndarray, chunk: int = 2048) -> np.ndarray:
-    """For each query, in how many balls B(centre, radius) it lies (chunked: n x m distances at once)."""
+    """For each query, in how many balls B(centre, radius) it lies (chunked: chunk x m distances at once)."""
     out = np.empty(len(queries), dtype=np.int64)
     for start in range(0, len(queries), chunk):
         block = cdist(queries[start : start + chunk], centres)
@@ -92,40 +103,49 @@ def _ball_counts(queries: np.ndarray, centres: np.ndarray, radii: np.ndarray, ch
 
 
 def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> dict:
-    """Kynkaanniemi et al. (2019): precision = share of fakes inside the union of real k-NN balls,
-    recall = share of reals inside the union of fake k-NN balls; F1 their harmonic mean.
-    Naeem et al. (2020): density = (1/kM) sum_fakes #real balls holding it; coverage = share of real
-    balls holding at least one fake."""
+    """Precision, recall and F1 (Kynkaanniemi et al. 2019), density and coverage (Naeem et al. 2020) of
+    M fakes Y_j against N reals X_i, any N and M. B(x, r) is the closed ball, NND_k(x) the distance from x
+    to its k-th nearest neighbour in its own set (prdc, the authors' code, uses open balls: the same
+    numbers unless a point lies exactly on a ball's edge)."""
     real, fake = np.asarray(real, dtype=np.float64), np.asarray(fake, dtype=np.float64)
     real_radii, fake_radii = _knn_radii(real, k), _knn_radii(fake, k)
-    in_real = _ball_counts(fake, real, real_radii)
+    in_real = _ball_counts(fake, real, real_radii)  # per fake: how many real balls B(X_i, NND_k(X_i)) hold it
+    # precision = (1/M) sum_j 1[Y_j in the union over i of B(X_i, NND_k(X_i))]
     precision = float((in_real > 0).mean())
+    # recall = (1/N) sum_i 1[X_i in the union over j of B(Y_j, NND_k(Y_j))]
     recall = float((_ball_counts(real, fake, fake_radii) > 0).mean())
-    covered = _ball_counts(real, fake, real_radii) > 0  # a fake within the real point's own ball
+    # coverage = (1/N) sum_i 1[exists j: Y_j in B(X_i, NND_k(X_i))], i.e. X_i's nearest fake is within its radius
+    nearest_fake = cKDTree(fake).query(real, k=1)[0]
+    covered = nearest_fake <= real_radii
     f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
     return dict(
         precision=precision,
         recall=recall,
         f1=f1,
-        density=float(in_real.sum() / (k * len(fake))),
+        density=float(in_real.sum() / (k * len(fake))),  # density = (1/kM) sum_j sum_i 1[Y_j in B(X_i, NND_k(X_i))]
         coverage=float(covered.mean()),
     )
 
 
-def evaluate(samples: np.ndarray, mixture: Mixture, *, k: int = 3, seed: int = 0, grid: int = 100) -> dict:
+def evaluate(
+    samples: np.ndarray, mixture: Mixture, *, k: int = 3, seed: int = 0, grid: int = 100, rule: str = "minimax"
+) -> dict:
     """Every metric of a sample set against the mixture. The real set for precision and recall is as
-    many exact samples of p_data as there are samples (seeded: the same file gives the same numbers)."""
+    many exact samples of p_data as there are samples (seeded: the same file gives the same numbers).
+    modes_captured counts by `rule` (core.metrics.MODE_RULES), named in mode_rule with its mode_minimum."""
     x = np.asarray(samples, dtype=np.float64)
     real = mixture.sample(len(x), torch.Generator().manual_seed(seed)).numpy().astype(np.float64)
-    stats = mode_statistics(x, mixture)
+    stats = mode_statistics(x, mixture, rule=rule)
     return dict(
         n=len(x),
         fid=fid(x, mixture),
         inception_score=inception_score(x, mixture),
-        inception_score_max=float(math.exp(-(mixture.weights * np.log(mixture.weights)).sum())),
+        inception_score_data=data_inception_score(mixture),
         **precision_recall(real, x, k),
         modes_captured=stats.modes_captured,
         modes_total=mixture.n_modes,
+        mode_rule=rule,
+        mode_minimum=MODE_RULES[rule].minimum(len(x)),
         high_quality=stats.high_quality,
         reverse_kl=stats.reverse_kl,
         jsd=jsd(x, mixture, grid),

@@ -1,6 +1,7 @@
 """A run as one .npz file with no pickle inside: its config as JSON text, its samples, its curves.
 
-`python -m core evaluate` reads the samples back; anyone can with np.load(path, allow_pickle=False).
+`python -m core evaluate` reads the samples back and scores them against the config's own mixture;
+anyone can read them with np.load(path, allow_pickle=False).
 """
 
 from __future__ import annotations
@@ -29,9 +30,21 @@ def run_archive(
 
 
 def read_run(path) -> tuple[dict, np.ndarray]:
-    """(config as a dict, samples) from a run archive; never unpickles."""
+    """(config as a dict, {} if the archive has none; samples) from a run archive; never unpickles.
+    The config is returned as stored: `run_config` checks it."""
     with np.load(path, allow_pickle=False) as archive:
         if "samples" not in archive.files:
             raise ValueError("a run archive needs a 'samples' array")
-        config = json.loads(str(archive["config"])) if "config" in archive.files else {}
+        try:
+            config = json.loads(str(archive["config"])) if "config" in archive.files else {}
+        except json.JSONDecodeError:
+            config = None
+        if not isinstance(config, dict):
+            raise ValueError("the run's config is not a JSON object")
         return config, archive["samples"]
+
+
+def run_config(stored: dict) -> TrainConfig:
+    """The TrainConfig of a stored config, through core.config's one validation: a ConfigError names the
+    first unknown key or bad value. Keys it lacks keep TrainConfig's defaults (or its data set's)."""
+    return TrainConfig().replace(**stored)

@@ -1,14 +1,18 @@
-"""How good are G's samples: mode coverage and quality (VEEGAN / PacGAN), reverse KL, and JSD on a grid."""
+"""How good are G's samples: mode coverage and quality (VEEGAN / PacGAN), reverse KL, mode width, and the
+JSD on the views' grid (core.grid)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.stats import chi
 
-from .data import Mixture, grid_masses
+from .data import Mixture
+from .grid import jsd
 from .training import frozen
 
 HQ_STDS = 3.0
@@ -17,12 +21,14 @@ mode (VEEGAN, PacGAN). Even exact samples of p_data are not all high quality: in
 mean is Rayleigh distributed, so the share is 1 - exp(-9/2) = 0.9889; in 1-D it is erf(3/sqrt 2) = 0.9973."""
 
 MODE_MIN_SAMPLES = 20
-"""A mode counts as captured when it holds at least 20 high-quality samples out of 2,500 generated ones.
+"""Our rule ("minimax", the default): a mode counts as captured when it holds at least 20 high-quality
+samples out of 2,500 generated ones.
 
 PacGAN (Lin et al. 2018, §5, on VEEGAN's 2-D ring and grid with 2,500 samples) counts a mode as lost when
 fewer than 20 samples land in it: a fifth of the 100 expected per mode of the 25-grid. We keep that
-threshold at 2,500 samples and scale it in proportion for other evaluation sizes (`mode_minimum`), so
-our `modes_captured` is comparable with their tables at the same sample count.
+threshold at 2,500 samples and scale it in proportion for other evaluation sizes (`mode_minimum`). PacGAN's
+released code counts differently, a mode with at least one high-quality sample: that is the "pacgan" rule
+of MODE_RULES, which can only count more modes than ours.
 """
 
 KL_FLOOR = 1e-12
@@ -31,7 +37,25 @@ samples gives a large finite value instead of infinity."""
 
 
 def mode_minimum(n_samples: int) -> int:
+    """High-quality samples a mode needs under our rule: MODE_MIN_SAMPLES per 2,500, rounded up, at least 1."""
     return max(1, math.ceil(MODE_MIN_SAMPLES * n_samples / 2500))
+
+
+@dataclass(frozen=True)
+class ModeRule:
+    """When a mode counts as captured: it holds at least minimum(n) of n samples' high-quality ones."""
+
+    minimum: Callable[[int], int]
+    text: str  # the rule in words, for --help and the evaluate report
+
+
+MODE_RULES: dict[str, ModeRule] = {
+    # ours (MODE_MIN_SAMPLES): PacGAN's paper, §5: a mode with fewer than 20 of 2,500 samples is lost
+    "minimax": ModeRule(mode_minimum, "at least 20 high-quality samples per 2,500, in proportion (PacGAN's paper)"),
+    # PacGAN's released code (synthetic_data_experiments, MetricLogger): mode coverage = the number of modes
+    # whose count of samples within 3 stds is nonzero
+    "pacgan": ModeRule(lambda n: 1, "at least 1 high-quality sample (PacGAN's released code)"),
+}
 
 
 @dataclass(frozen=True)
@@ -42,9 +66,10 @@ class ModeStats:
     reverse_kl: float  # KL(q || p), nats
 
 
-def mode_statistics(samples: np.ndarray, mixture: Mixture) -> ModeStats:
+def mode_statistics(samples: np.ndarray, mixture: Mixture, rule: str = "minimax") -> ModeStats:
     """Assign each sample to its nearest mode; keep it if within HQ_STDS stds of it.
 
+    modes_captured = #{k : counts_k >= MODE_RULES[rule].minimum(n)}, n the number of samples.
     reverse_kl = sum_k q_k log(q_k / p_k), q the share of high-quality samples per mode, p the mode
     weights (0 log 0 = 0). With no high-quality sample at all q is undefined; we report the worst value
     a single-mode q can reach, log(1 / min_k p_k), since such a G has found no mode.
@@ -63,40 +88,26 @@ def mode_statistics(samples: np.ndarray, mixture: Mixture) -> ModeStats:
         held = q > 0
         reverse_kl = float((q[held] * np.log(q[held] / p[held])).sum())
     return ModeStats(
-        counts, float(good.mean()) if len(x) else 0.0, int((counts >= mode_minimum(len(x))).sum()), reverse_kl
+        counts,
+        float(good.mean()) if len(x) else 0.0,
+        int((counts >= MODE_RULES[rule].minimum(len(x))).sum()),
+        reverse_kl,
     )
 
 
-def discrete_jsd(p: np.ndarray, q: np.ndarray) -> float:
-    """JSD(p, q) = 1/2 KL(p || m) + 1/2 KL(q || m), m = (p + q) / 2, in nats (0 log 0 = 0; at most log 2)."""
-    p, q = np.clip(np.ravel(p), 0, None), np.clip(np.ravel(q), 0, None)
-    m = (p + q) / 2
-    kl = lambda a: float((a[a > 0] * np.log(a[a > 0] / m[a > 0])).sum())
-    return 0.5 * kl(p) + 0.5 * kl(q)
-
-
-def grid_edges(mixture: Mixture, bins: int) -> np.ndarray:
-    """(d, bins+1) edges of the square that every view and the JSD use."""
-    return np.stack([np.linspace(lo, hi, bins + 1) for lo, hi in mixture.bounds()])
-
-
-def jsd(samples: np.ndarray, mixture: Mixture, bins: int = 100) -> float:
-    """JSD between p_data and p_g, both seen at the resolution of a grid of `bins` cells per side.
-
-    p_g is a Gaussian kernel density estimate of the samples with bandwidth h = one cell width, and
-    p_data (analytic) is smoothed by the same kernel, which for a Gaussian mixture is exact: stds become
-    sqrt(s^2 + h^2). Both are integrated exactly over each cell (plus one cell for all mass outside the
-    square), and the JSD of the two cell distributions is returned. Smoothing both with one kernel and
-    binning are channels, so by the data-processing inequality this never exceeds the true JSD; it is 0
-    in expectation (up to sampling noise, ~0.01 nats at 2,500 samples) when p_g = p_data and log 2 when
-    p_g sits where p_data has no mass at this resolution.
-    """
+def mode_width(samples: np.ndarray, mixture: Mixture) -> float:
+    """How wide G's modes are against p_data's: the median over samples of (distance to the nearest mode /
+    that mode's std), divided by the same median for p_data itself, the median of a chi distribution with
+    d degrees of freedom (sqrt(2 log 2) = 1.18 in 2-D). 1 for exact samples, 2 for modes twice too wide,
+    below 1 for modes too sharp. The grid's JSD cannot see this below a cell's width (core.grid); this can.
+    The median ignores samples far between modes as long as most sit on one."""
     x = np.asarray(samples, dtype=np.float64).reshape(-1, mixture.dim)
-    edges = grid_edges(mixture, bins)
-    h = float(edges[0, 1] - edges[0, 0])
-    p = grid_masses(mixture.means, np.sqrt(mixture.stds**2 + h * h), mixture.weights, edges).ravel()
-    q = grid_masses(x, np.full(len(x), h), np.full(len(x), 1 / len(x)), edges).ravel()
-    return discrete_jsd(np.append(p, 1 - p.sum()), np.append(q, 1 - q.sum()))
+    if not len(x):
+        return math.nan
+    d2 = ((x[:, None, :] - mixture.means[None]) ** 2).sum(-1)
+    nearest = d2.argmin(1)
+    r = np.sqrt(d2[np.arange(len(x)), nearest]) / mixture.stds[nearest]
+    return float(np.median(r) / chi(mixture.dim).median())
 
 
 @dataclass(frozen=True)
@@ -110,6 +121,7 @@ class Metrics:
     high_quality: float
     reverse_kl: float
     jsd: float
+    mode_width: float  # 1 when G's modes are as wide as p_data's (mode_width)
     mode_counts: np.ndarray
 
 
@@ -134,6 +146,7 @@ def evaluate(gan, z: torch.Tensor, real: torch.Tensor, *, with_jsd: bool = True)
         high_quality=stats.high_quality,
         reverse_kl=stats.reverse_kl,
         jsd=jsd(samples, gan.mixture, gan.config.grid_size) if with_jsd else math.nan,
+        mode_width=mode_width(samples, gan.mixture),
         mode_counts=stats.counts,
     )
     return metrics, samples

@@ -38,10 +38,10 @@ EVAL_COLUMNS = (
     "high_quality",
     "reverse_kl",
     "jsd",
+    "mode_width",
     "value_d",
     "value_d_star",
-    "jsd_grid",
-)  # V(D, G), V(D*, G) and JSD of Theorem 1, on the view grid
+)  # V(D, G) and V(D*, G) of Theorem 1 on the view grid (core.theory.value_report), NaN without a fresh surface
 CHEAP_SURFACE_S = 0.1  # a surface this fast is redrawn at every evaluation too
 _ids = itertools.count(1)
 _alive: weakref.WeakSet[Runner] = weakref.WeakSet()
@@ -392,11 +392,11 @@ class Runner:
             assert self._snapshot is not None  # with no snapshot yet, the surface was drawn
             frame.update(surface=self._snapshot.surface, surface_iteration=self._snapshot.surface_iteration)
         if evaluated:
-            m, values = metrics, (math.nan, math.nan, math.nan)
+            m, values = metrics, (math.nan, math.nan)
             if gan.loss.probability and gan.mixture.dim == 2 and fresh_surface:
                 # V(D, G) needs D to be a probability, and this iteration's D
-                report = value_report(frame["surface"], self._probe.p_data_mass, frame["samples"], self._probe.edges)
-                values = (report["value_d"], report["value_d_star"], report["jsd"])
+                report = value_report(frame["surface"], frame["samples"], gan.mixture, self._probe.edges)
+                values = (report["value_d"], report["value_d_star"])
             shares = m.mode_counts / max(1, len(self._probe.z_eval))
             self._eval_history.append(
                 (
@@ -407,6 +407,7 @@ class Runner:
                     m.high_quality,
                     m.reverse_kl,
                     m.jsd,
+                    m.mode_width,
                     *values,
                     *shares,
                 )

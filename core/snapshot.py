@@ -13,8 +13,8 @@ import numpy as np
 import torch
 
 from .config import TrainConfig
-from .data import grid_masses
-from .metrics import Metrics, grid_edges
+from .grid import grid_edges
+from .metrics import Metrics
 from .training import GAN, frozen
 
 
@@ -43,8 +43,7 @@ class Probe:
         self.z_mesh = _latent_mesh(c.latent, c.latent_dim)
         self.p_data = _frozen_array(mixture.density(self.grid.numpy()).reshape(self.grid_shape))
         self.edges = grid_edges(mixture, c.grid_size)
-        masses = grid_masses(mixture.means, mixture.stds, mixture.weights, self.edges)
-        self.p_data_mass = _frozen_array(masses.T if mixture.dim == 2 else masses)  # [y, x] like the surface
+        self.edges.setflags(write=False)
         self.modes = _frozen_array(mixture.means)
 
 
@@ -88,7 +87,7 @@ class Snapshot:
     surface: np.ndarray  # (grid_size, grid_size) D's output on the cell centres, [y, x]
     surface_iteration: int  # the surface is refreshed less often than the samples: its own iteration
     p_data: np.ndarray  # (grid_size, grid_size) the true density on the same cells, [y, x]
-    p_data_mass: np.ndarray  # (grid_size, grid_size) p_data's exact probability of each cell, [y, x]
+    edges: np.ndarray  # (d, grid_size + 1) float64: the cells' edges per axis (core.grid), for every grid view
     modes: np.ndarray  # (K, d) the mixture's means
     surface_is_probability: bool  # True: D(x) in (0, 1); False: a critic's raw score
     arrows_at: np.ndarray  # (arrow_grid^2, d) positions
@@ -117,7 +116,7 @@ def picture(gan: GAN, probe: Probe, *, with_surface: bool = True) -> dict:
         real=_frozen_array(probe.real_shown),
         bounds=_frozen_array(probe.bounds),
         p_data=probe.p_data,
-        p_data_mass=probe.p_data_mass,
+        edges=probe.edges,
         modes=probe.modes,
         arrows_at=_frozen_array(probe.arrows_at),
         surface_is_probability=gan.loss.probability,

@@ -27,8 +27,9 @@ from torch import nn
 
 from .config import ConfigError, TrainConfig
 from .data import mixture_for
+from .grid import jsd
 from .losses import LOSSES
-from .metrics import evaluate, jsd, mode_statistics
+from .metrics import evaluate, mode_statistics
 from .models import LATENTS
 from .remedies import REMEDIES
 from .snapshot import Probe

@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import optimize
+from scipy import optimize, special
 
-from .data import grid_masses
+from .data import Mixture
+from .grid import cell_size, data_mass, sample_mass
 
 LOG4 = math.log(4.0)
 
@@ -46,8 +47,15 @@ def value_function(d: np.ndarray, p_data: np.ndarray, p_g: np.ndarray, cell: flo
 
 
 def kl_divergence(p: np.ndarray, q: np.ndarray, cell: float) -> float:
-    """KL(p || q) = integral of p log(p / q), in nats; infinite where p > 0 = q."""
-    return float((_xlogy(p, p) - _xlogy(p, q)).sum() * cell)
+    """KL(p || q) = integral of p log(p / q), in nats; infinite where p > 0 = q (0 log(0 / q) = 0).
+
+    p log p - p log q with scipy's xlogy (x log 0 = -inf for x > 0): no floor on log q, unlike _xlogy, and
+    no p / q to overflow where q is tiny. A subnormal p (below 2.2e-308: a tail that underflowed) counts as
+    0: its term is below 1e-304 for any q > 0, and JSD's m = (p + q) / 2 rounds to 0 where p is the
+    smallest subnormal and q = 0, which must not make the JSD infinite."""
+    p = np.asarray(p, dtype=np.float64)
+    p = np.where(p >= _TINY, p, 0.0)
+    return float((special.xlogy(p, p) - special.xlogy(p, q)).sum() * cell)
 
 
 def js_divergence(p: np.ndarray, q: np.ndarray, cell: float) -> float:
@@ -146,41 +154,17 @@ def fit_gaussian(x: np.ndarray, p: np.ndarray, divergence: str) -> tuple[float, 
     return float(best.x[0]), float(math.exp(best.x[1]))
 
 
-def scott_bandwidth(samples: np.ndarray) -> float:
-    """Scott's rule for a Gaussian kernel: h = n^(-1/(d+4)) times the mean per-axis standard deviation.
-    It is optimal for one Gaussian and over-smooths a mixture of tight modes (the overall spread is set by
-    the distance between modes, not their width): pass a smaller bandwidth to see each mode sharp."""
-    x = np.asarray(samples, dtype=np.float64).reshape(len(samples), -1)
-    return float(len(x) ** (-1.0 / (x.shape[1] + 4)) * x.std(0, ddof=1).mean())
-
-
-def kernel_density(samples: np.ndarray, edges: np.ndarray, bandwidth: float | None = None) -> np.ndarray:
-    """p_g on a grid: a Gaussian kernel density estimate of the samples (Scott's bandwidth unless given),
-    integrated exactly over each cell and divided by the cell's size, so it is a density like p_data."""
-    x = np.asarray(samples, dtype=np.float64).reshape(len(samples), -1)
-    h = bandwidth or scott_bandwidth(x)
-    masses = grid_masses(x, np.full(len(x), h), np.full(len(x), 1 / len(x)), edges)
-    cell = float(np.prod([e[1] - e[0] for e in np.atleast_2d(edges)]))
-    return masses / cell
-
-
-def value_report(
-    surface: np.ndarray, p_data_mass: np.ndarray, samples: np.ndarray, edges: np.ndarray, bandwidth: float | None = None
-) -> dict:
+def value_report(surface: np.ndarray, samples: np.ndarray, mixture: Mixture, edges: np.ndarray) -> dict:
     """Theorem 1 on the live run's grid: V(D, G) with the learned D, V(D*, G) and JSD(p_data, p_g).
 
-    surface: D(x) on the grid's cells, [y, x] (a probability); p_data_mass: p_data's exact mass per cell,
-    [y, x]; p_g is a kernel density estimate of the samples (bandwidth: two cells unless given, fine
-    enough to keep modes of std 0.02-0.05 apart on the default 100 x 100 grid). Both are renormalised to
-    the square, so V(D*, G) = -log 4 + 2 JSD holds exactly for them, and V(D, G) <= V(D*, G)."""
-    edges = np.atleast_2d(edges)
-    widths = [e[1] - e[0] for e in edges]
-    cell = float(np.prod(widths))
-    h = bandwidth or 2 * widths[0]
-    x = np.asarray(samples, dtype=np.float64).reshape(len(samples), -1)
-    q_mass = grid_masses(x, np.full(len(x), h), np.full(len(x), 1 / len(x)), edges).T  # [y, x]
-    p = np.asarray(p_data_mass, dtype=np.float64)
-    p, q = p / (p.sum() * cell), q_mass / (q_mass.sum() * cell)
+    surface: D(x) on the grid's cells ([y, x], a probability). p_g is known through G's samples, so it is
+    a kernel density estimate, and p_data is seen through the same kernel (core.grid: compare like with
+    like). Both are restricted to the view's square and renormalised there, so that on this pair
+    V(D*, G) = -log 4 + 2 JSD holds to rounding and V(D, G) <= V(D*, G) for every D: exact samples of p_data
+    give JSD ~ 0, V(D*, G) ~ -log 4 and D* ~ 1/2 wherever p_data has mass."""
+    cell = cell_size(edges)
+    p, q = data_mass(mixture, edges), sample_mass(samples, edges)
+    p, q = p / (p.sum() * cell), q / (q.sum() * cell)
     d_star = optimal_discriminator(p, q)
     d = np.clip(np.asarray(surface, dtype=np.float64), 0, 1)
     return dict(

@@ -11,8 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from core.cli import REPORT_KEYS, main
+from core.config import TrainConfig
+from core.data import mixture_for
+from core.export import run_archive
 from core.presets import PRESETS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -200,3 +204,64 @@ def test_remedy_flags_have_help_and_train(cli, tmp_path):
         config["unrolled"],
         config["pack"],
     ) == (0.5, True, "stddev", 0.01, 2, 2)
+
+
+TEN = tuple((3 * np.cos(a), 3 * np.sin(a), 0.05, 1.0) for a in 2 * np.pi * np.arange(10) / 10)
+
+
+def test_evaluate_scores_a_run_against_its_own_mixture(cli, tmp_path):
+    config = TrainConfig().replace(dataset="custom", components=TEN)
+    samples = mixture_for(config).sample(2500, torch.Generator().manual_seed(1)).numpy()  # not the real set's seed
+    path = tmp_path / "ten.npz"
+    path.write_bytes(run_archive(config, samples))
+    run = cli("evaluate", str(path), "--json")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["mixture"] == {"dataset": "custom", "modes": 10, "source": "the run's config"}
+    assert report["modes_total"] == report["modes_captured"] == 10 and report["jsd"] < 0.02
+    assert "mixture              custom, 10 modes (the run's config)\n" in cli("evaluate", str(path)).stdout
+    # any data flag, --preset included, replaces the stored mixture; a file without a config gets the default
+    for flags, source, modes in ((["--dataset", "grid"], "flags", 25), (["--preset", "ring8"], "flags", 8)):
+        report = json.loads(cli("evaluate", str(path), "--json", *flags).stdout)
+        assert report["mixture"] == {"dataset": flags[1][:4], "modes": modes, "source": source}
+        assert report["modes_total"] == modes
+    np.save(tmp_path / "ten.npy", samples)
+    report = json.loads(cli("evaluate", str(tmp_path / "ten.npy"), "--json").stdout)
+    assert report["mixture"] == {"dataset": "ring", "modes": 8, "source": "default"}
+
+
+@pytest.mark.parametrize(
+    "stored, named",
+    [
+        ('{"frobnicate": 1}', "frobnicate: is not a setting"),
+        ('{"dataset": "grid", "modes": 10}', "modes: a grid needs a square number"),
+        ('{"std": -1}', "std: must be from"),
+        ('{"dataset": "custom", "components": [[0, 0, 1]]}', "components"),
+        ('{"modes": "ten"}', "modes: expected int"),
+        ("[1, 2]", "not a JSON object"),
+        ("{not json", "not a JSON object"),
+    ],
+)
+def test_a_bad_stored_config_exits_2_with_one_line_naming_it(cli, tmp_path, stored, named):
+    path = tmp_path / "bad.npz"
+    np.savez(path, config=np.array(stored), samples=np.zeros((50, 2), dtype=np.float32))
+    run = cli("evaluate", str(path))
+    assert run.returncode == 2 and run.stdout == "" and len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert "bad.npz" in run.stderr and named in run.stderr and "Traceback" not in run.stderr
+
+
+def test_evaluate_mode_rule_flag_says_which_rule_counted(cli, tmp_path):
+    mixture = mixture_for(TrainConfig())
+    on_mode = np.concatenate([np.repeat(mixture.means[:1], 2495, 0), np.repeat(mixture.means[1:2], 5, 0)])
+    samples = on_mode + 0.002 * np.random.default_rng(0).standard_normal((2500, 2))  # 3 stds of a mode: 0.06
+    path = tmp_path / "five.npy"
+    np.save(path, samples)
+    for rule, captured, minimum in (("minimax", 1, 20), ("pacgan", 2, 1)):
+        report = json.loads(cli("evaluate", str(path), "--json", "--mode-rule", rule).stdout)
+        assert (report["modes_captured"], report["mode_rule"], report["mode_minimum"]) == (captured, rule, minimum)
+    assert json.loads(cli("evaluate", str(path), "--json").stdout)["mode_rule"] == "minimax"  # the default
+    text = cli("evaluate", str(path), "--mode-rule", "pacgan").stdout
+    assert "mode_rule            pacgan: at least 1 high-quality sample" in text
+    assert "--mode-rule {minimax,pacgan}" in cli("evaluate", "--help").stdout
+    run = cli("evaluate", str(path), "--mode-rule", "veegan")
+    assert run.returncode == 2 and "--mode-rule" in run.stderr and len(run.stderr.strip().splitlines()) == 1

@@ -33,6 +33,10 @@ def drawn_fits(at) -> dict[str, tuple[float, float]]:
     return fits
 
 
+def chart(at, key: str) -> dict:
+    return json.loads(next(c for c in at.get("plotly_chart") if c.key == key).proto.spec)
+
+
 def test_theory_page(no_thread_leak):
     at = AppTest.from_string(SCRIPT, default_timeout=60)
     try:
@@ -54,6 +58,15 @@ def test_theory_page(no_thread_leak):
         assert at.get("plotly_chart")[-3].proto.spec != before
         values = next(m.value for m in at.markdown if "V(D, G) =" in m.value)
         assert "−log 4 + 2·" in values
+        assert any("mode width" in m.value and "high-quality share" in m.value for m in at.markdown)
+        history = chart(at, "value_history")
+        for trace in history["data"]:  # recorded points are joined: no holes where a surface was stale
+            assert np.isfinite(array(trace["y"])).all(), trace["name"]
+        assert "least V(D*, G)" in history["layout"]["annotations"][0]["text"]
+        # simultaneous and alternating steps coincide on x² − y² (x's gradient ignores y), not on x·y
+        names = lambda key: [t.get("name") for t in chart(at, key)["data"]]
+        assert "alternating (the same path)" in names("game_x2-y2") and "alternating" in names("game_xy")
+        assert any("JS's fit is close to forward KL's" in c.value for c in at.caption)  # at the default 4
         assert "(defect, defect) paying (5, 5)" in at.success[0].value
         at.session_state["payoffs"] = {
             "edited_rows": {0: {"defect": "1, -1", "cooperate": "-1, 1"}, 1: {"defect": "-1, 1", "cooperate": "1, -1"}},

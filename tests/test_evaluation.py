@@ -13,7 +13,7 @@ import torch
 
 from core.cli import main
 from core.data import grid, ring
-from core.evaluation import evaluate, fid, frechet_distance, inception_score, mixture_moments
+from core.evaluation import evaluate, fid, frechet_distance, inception_score, mixture_moments, precision_recall
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,6 +28,9 @@ def test_exact_samples_score_as_p_data(mixture):
     assert report["fid"] < 0.02
     assert report["inception_score"] == pytest.approx(mixture.n_modes, rel=0.02)
     assert report["precision"] >= 0.95 and report["recall"] >= 0.95 and report["f1"] >= 0.95
+    # Naeem et al. (2020), Lemma 1 and 2, for fakes drawn from p_data itself: E[density] = 1 and, with M = N,
+    # E[coverage] = 1 - (N-1)...(N-k) / ((2N-1)...(2N-k)) = 0.875 for k = 3 and large N
+    assert report["density"] == pytest.approx(1, abs=0.05) and report["coverage"] == pytest.approx(0.875, abs=0.02)
     assert report["modes_captured"] == mixture.n_modes
 
 
@@ -37,6 +40,38 @@ def test_all_samples_on_one_mode(mixture):
     report = evaluate(one, mixture)
     assert report["inception_score"] <= 1.05
     assert report["recall"] <= 1.5 / mixture.n_modes and report["precision"] >= 0.95
+    assert report["coverage"] <= 1.5 / mixture.n_modes  # only the real balls of one mode hold a fake
+
+
+def test_precision_recall_density_coverage_by_hand():
+    """Four real points and three fakes on a line, k = 1 (no point lies on a ball's edge).
+
+    real 0, 1, 4, 10: 1-NN radii 1, 1, 3, 6, so real balls [-1, 1], [0, 2], [1, 7], [4, 16]
+    fake 1.5, 5.5, -5: 1-NN radii 4, 4, 6.5, so fake balls [-2.5, 5.5], [1.5, 9.5], [-11.5, 1.5]
+    precision = fakes in some real ball: 1.5 (in [0, 2], [1, 7]), 5.5 (in [1, 7], [4, 16]); not -5   = 2/3
+    recall    = reals in some fake ball: 0, 1, 4; not 10 (9.5 < 10)                                   = 3/4
+    density   = real balls holding each fake, summed, over k M: (2 + 2 + 0) / (1 x 3)                  = 4/3
+    coverage  = reals whose own ball holds a fake: 0 no (nearest fake 1.5 > 1), 1 yes (0.5 <= 1),
+                4 yes (1.5 <= 3), 10 yes (4.5 <= 6)                                                    = 3/4
+    F1 = 2 (2/3)(3/4) / (2/3 + 3/4) = 12/17. prdc 0.2 (the authors' code) gives the same four numbers.
+    """
+    on_line = lambda *xs: np.array([[x, 0.0] for x in xs])
+    report = precision_recall(on_line(0, 1, 4, 10), on_line(1.5, 5.5, -5), k=1)
+    expected = dict(precision=2 / 3, recall=3 / 4, f1=12 / 17, density=4 / 3, coverage=3 / 4)
+    assert report == pytest.approx(expected, abs=1e-12)
+
+
+def test_precision_recall_density_coverage_match_naeem_et_als_code():
+    """N(0, I) against N(0.5 1, I) in 2-D, k = 3; the figures are prdc 0.2's (Naeem et al.'s released
+    `compute_prdc`) on these very arrays, run once by hand: prdc is not a dependency."""
+    rng = np.random.default_rng(0)
+    real, fake = rng.standard_normal((500, 2)), rng.standard_normal((500, 2)) + 0.5
+    reference = dict(precision=0.966, recall=0.974, density=0.9626666666666666, coverage=0.778)
+    assert {k: v for k, v in precision_recall(real, fake, 3).items() if k != "f1"} == pytest.approx(reference)
+    rng = np.random.default_rng(0)  # unequal sizes: 500 real points, 300 fakes
+    real, fake = rng.standard_normal((500, 2)), rng.standard_normal((300, 2)) + 0.5
+    reference = dict(precision=0.9633333333333334, recall=0.932, density=0.9733333333333333, coverage=0.628)
+    assert {k: v for k, v in precision_recall(real, fake, 3).items() if k != "f1"} == pytest.approx(reference)
 
 
 def test_frechet_distance_of_two_gaussians_against_the_closed_form():
@@ -68,6 +103,19 @@ def test_inception_score_of_unequal_weights_uses_their_entropy():
     assert inception_score(exact(mixture), mixture) == pytest.approx(expected, rel=0.01)
 
 
+def test_inception_score_data_is_p_datas_own_score_which_a_generator_can_exceed():
+    from core.data import custom
+
+    mixture = custom([[-3, 0, 0.1, 1], [3, 0, 0.1, 3]])  # weights 1/4, 3/4: exp(H(w)) = 1.755
+    p_data_score = math.exp(-(0.25 * math.log(0.25) + 0.75 * math.log(0.75)))
+    assert evaluate(exact(mixture), mixture)["inception_score_data"] == pytest.approx(p_data_score)
+    # a generator that uses both modes equally, each sample confidently one mode: IS = exp(log 2) = 2
+    uniform = mixture.means[np.arange(10_000) % 2] + 0.1 * np.random.default_rng(0).standard_normal((10_000, 2))
+    report = evaluate(uniform, mixture)
+    assert report["inception_score"] == pytest.approx(2, rel=1e-3) and report["inception_score"] > p_data_score
+    assert "inception_score_max" not in report
+
+
 def test_evaluate_a_file_from_the_command_line(tmp_path, capsys):
     path = tmp_path / "exact.csv"
     np.savetxt(path, exact(ring(), 2000), delimiter=",", header="x,y", comments="")
@@ -88,7 +136,13 @@ def bad_files(tmp: Path):
     (tmp / "words.csv").write_text("x,y\nhello,world\n")
     (tmp / "blank.csv").write_text("")
     (tmp / "samples.txt").write_text("1,2\n")
-    return ["pickled.npy", "three.npy", "nan.npy", "empty.npy", "words.csv", "blank.csv", "samples.txt", "missing.npy"]
+    np.savez(tmp / "whole.npz", samples=np.zeros((50, 2)))
+    (tmp / "truncated.npz").write_bytes((tmp / "whole.npz").read_bytes()[:100])  # a zip cut short
+    np.savez(tmp / "unnamed.npz", np.zeros((50, 2)))  # no 'samples' array
+    return [
+        *("pickled.npy", "three.npy", "nan.npy", "empty.npy", "words.csv", "blank.csv", "samples.txt", "missing.npy"),
+        *("truncated.npz", "unnamed.npz"),
+    ]
 
 
 def test_bad_files_exit_2_with_one_line(tmp_path, capsys):

@@ -6,7 +6,8 @@ import torch
 from scipy.spatial.distance import jensenshannon
 
 from core.data import grid, ring
-from core.metrics import MODE_MIN_SAMPLES, discrete_jsd, jsd, mode_minimum, mode_statistics
+from core.grid import discrete_jsd, jsd
+from core.metrics import MODE_MIN_SAMPLES, MODE_RULES, mode_minimum, mode_statistics
 
 
 def exact(mixture, n=2500, seed=0):
@@ -54,6 +55,18 @@ def test_capture_threshold_follows_the_published_benchmarks():
     on_mode = lambda k, n: np.repeat(mixture.means[k : k + 1], n, 0)
     samples = np.concatenate([on_mode(0, 2461), on_mode(1, 20), on_mode(2, 19)])
     assert mode_statistics(samples, mixture).modes_captured == 2
+
+
+def test_mode_rules_ours_and_pacgans_released_code():
+    # 2,500 samples: 2,494 on mode 0, 5 on mode 1, and one halfway to mode 2 (nearest mode 2, 50 stds away)
+    mixture = ring()
+    on_mode = lambda k, n: np.repeat(mixture.means[k : k + 1], n, 0)
+    samples = np.concatenate([on_mode(0, 2494), on_mode(1, 5), mixture.means[2:3] / 2])
+    assert MODE_RULES["minimax"].minimum(2500) == 20 and MODE_RULES["pacgan"].minimum(2500) == 1
+    assert mode_statistics(samples, mixture).modes_captured == 1  # ours is the default: 5 < 20
+    assert mode_statistics(samples, mixture, rule="minimax").modes_captured == 1
+    assert mode_statistics(samples, mixture, rule="pacgan").modes_captured == 2  # one sample is enough...
+    assert mode_statistics(samples, mixture, rule="pacgan").counts[2] == 0  # ...if it is of high quality
 
 
 def test_discrete_jsd_against_scipy():

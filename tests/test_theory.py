@@ -6,14 +6,11 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import jensenshannon
 
-from core.data import line, ring
-from core.metrics import grid_edges
 from core.theory import (
     LOG4,
     fit_gaussian,
     generator_gradient,
     js_divergence,
-    kernel_density,
     kl_divergence,
     optimal_discriminator,
     pure_nash_equilibria,
@@ -53,6 +50,17 @@ def test_kl_and_js_of_gaussians_against_closed_forms():
     assert kl_divergence(normal(0, 1), normal(1, 2), CELL) == pytest.approx(math.log(2) + 2 / 8 - 0.5, abs=1e-6)
     far = js_divergence(normal(-4, 0.2), normal(4, 0.2), CELL)
     assert far == pytest.approx(math.log(2), abs=1e-6) and js_divergence(normal(0, 1), normal(0, 1), CELL) == 0
+
+
+def test_kl_is_infinite_where_p_has_mass_and_q_has_none():
+    p, q = np.array([0.5, 0.5, 0.0]), np.array([1.0, 0.0, 0.0])
+    assert kl_divergence(p, q, 1.0) == math.inf  # p = 0.5 > 0 = q on the second cell
+    assert kl_divergence(q, p, 1.0) == pytest.approx(math.log(2))  # 1 log(1 / 0.5), and 0 log 0 = 0
+    # m = (0.75, 0.25, 0): KL(p || m) = 1/2 log(4/3), KL(q || m) = log(4/3), so JSD = 3/4 log(4/3), finite
+    assert js_divergence(p, q, 1.0) == pytest.approx(0.75 * math.log(4 / 3))
+    # a subnormal p is an underflowed tail and counts as 0: (5e-324 + 0) / 2 rounds to 0, yet the JSD is 0
+    tail, none = np.array([1.0, 5e-324]), np.array([1.0, 0.0])
+    assert kl_divergence(tail, none, 1.0) == 0 and js_divergence(tail, none, 1.0) == 0
 
 
 def test_generator_gradient_saturates_for_minimax_only():
@@ -101,37 +109,26 @@ def test_fit_gaussian_mean_seeking_and_mode_seeking():
     assert (abs(mean), std) == pytest.approx((2, 0.4), abs=0.01)  # with modes this far apart: on one mode
 
 
-def test_kernel_density_is_a_density_close_to_p_data():
-    mixture = ring(std=0.2)
-    samples = mixture.sample(5000, __import__("torch").Generator().manual_seed(0)).numpy()
-    edges = grid_edges(mixture, 80)
-    estimate = kernel_density(samples, edges)
-    cell = (edges[0, 1] - edges[0, 0]) ** 2
-    assert estimate.sum() * cell == pytest.approx(1, abs=0.02)  # less the kernel's tails beyond the square
-    centres = [(e[1:] + e[:-1]) / 2 for e in edges]
-    xs, ys = np.meshgrid(*centres, indexing="ij")
-    truth = mixture.density(np.stack([xs.ravel(), ys.ravel()], 1)).reshape(80, 80)
-    assert js_divergence(truth, kernel_density(samples, edges, bandwidth=0.1), cell) < 0.05
-    # Scott's rule assumes one Gaussian: on eight tight modes it over-smooths, as its docstring says
-    assert js_divergence(truth, estimate, cell) > js_divergence(truth, kernel_density(samples, edges, 0.1), cell)
-    one_d = line()
-    assert kernel_density(one_d.sample(2000).numpy(), grid_edges(one_d, 200)).shape == (200,)
-
-
 def test_theorem_1_on_a_live_run():
     from core.config import TrainConfig
+    from core.data import mixture_for
+    from core.grid import grid_edges
     from core.runner import Runner
+    from core.theory import value_report
 
     with Runner(TrainConfig(hidden=32, depth=2, batch_size=64), threads=1) as runner:
         snap = runner.step(200, wait=True)
     h = snap.eval_history
-    assert np.all(h["value_d"] <= h["value_d_star"] + 1e-9) and np.all(h["value_d_star"] >= -LOG4 - 1e-9)
-    edges = np.stack([np.linspace(lo, hi, snap.surface.shape[0] + 1) for lo, hi in snap.bounds])
-    from core.theory import value_report
-
-    report = value_report(snap.surface, snap.p_data_mass, snap.samples, edges)
+    recorded = np.isfinite(h["value_d_star"])
+    assert recorded[-1]  # the frame where stepping stopped has a fresh surface
+    assert np.all(h["value_d"][recorded] <= h["value_d_star"][recorded] + 1e-9)
+    assert np.all(h["value_d_star"][recorded] >= -LOG4 - 1e-9)
+    mixture = mixture_for(snap.config)
+    assert np.array_equal(snap.edges, grid_edges(mixture, snap.config.grid_size))  # one grid, on the snapshot
+    report = value_report(snap.surface, snap.samples, mixture, snap.edges)
     assert report["value_d_star"] == pytest.approx(-LOG4 + 2 * report["jsd"], abs=1e-9)
     assert report["value_d"] <= report["value_d_star"]
+    assert h["value_d_star"][-1] == pytest.approx(report["value_d_star"], abs=1e-12)
 
 
 def test_theorem_1_on_random_normalised_densities():

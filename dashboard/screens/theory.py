@@ -7,13 +7,14 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.data import mixture_for
+from core.grid import bandwidth, cell_centres, cell_size, data_mass, sample_mass
 from core.losses import LOSSES
 from core.runner import RUNNING
 from core.theory import (
     LOG4,
     fit_gaussian,
     generator_gradient,
-    kernel_density,
     pure_nash_equilibria,
     saddle_path,
     value_report,
@@ -67,6 +68,12 @@ def saturation() -> None:
             )
 
 
+UPDATES = {
+    "simultaneous": dict(line=dict(color="#e8590c", width=6), opacity=0.45, marker=dict(size=6)),
+    "alternating": dict(line=dict(color="#1f4e79", width=2, dash="dash"), marker=dict(size=3)),
+}
+
+
 def games() -> None:
     st.markdown("#### Games: a saddle, a cycle, and an equilibrium nobody likes")
     controls, views = st.columns([1, 3])
@@ -104,15 +111,15 @@ def games() -> None:
                         opacity=0.6,
                     )
                 )
-                for update, colour in (("simultaneous", "#e8590c"), ("alternating", "#1f4e79")):
-                    path = saddle_path(game, (x0, y0), lr, steps, update)
+                paths = {update: saddle_path(game, (x0, y0), lr, steps, update) for update in UPDATES}
+                same = np.allclose(paths["simultaneous"], paths["alternating"])
+                for update, style in UPDATES.items():  # alternating drawn thin and dashed over simultaneous
                     fig.add_scatter(
-                        x=path[:, 0],
-                        y=path[:, 1],
+                        x=paths[update][:, 0],
+                        y=paths[update][:, 1],
                         mode="lines+markers",
-                        name=update,
-                        line=dict(color=colour),
-                        marker=dict(size=3),
+                        name=f"{update} (the same path)" if same and update == "alternating" else update,
+                        **style,
                     )
                 fig.add_scatter(
                     x=[0], y=[0], mode="markers", name="Nash (0, 0)", marker=dict(symbol="x", size=12, color="black")
@@ -126,9 +133,11 @@ def games() -> None:
                 )
                 st.plotly_chart(fig, key=f"game_{game}")
         st.caption(
-            "On the saddle both updates reach (0, 0). On x·y simultaneous steps spiral outwards (the "
-            "distance grows by √(1 + lr²) per step) and alternating steps circle for ever: gradient "
-            "play need not converge, which is why GAN training can oscillate."
+            "On the saddle x² − y² the two updates take the very same path to (0, 0): x's gradient 2x does not "
+            "depend on y, so answering the new x changes nothing for y (the dashed alternating path lies on "
+            "the simultaneous one). On x·y each player's gradient is the other's position: simultaneous "
+            "steps spiral outwards (the distance grows by √(1 + lr²) per step) and alternating steps circle "
+            "for ever. Gradient play need not converge, which is why GAN training can oscillate."
         )
         surface3d = go.Figure(go.Surface(x=axis, y=axis, z=xs**2 - ys**2, colorscale="RdBu", showscale=False))
         path = saddle_path("x2-y2", (x0, y0), lr, steps, "simultaneous")
@@ -178,6 +187,9 @@ def payoff_game() -> None:
         st.info("No pure Nash equilibrium: every cell tempts a player to move (as in matching pennies).")
 
 
+SHOWN_MASS = 1e-4  # D* is drawn where p_data or p_g holds at least this share of its busiest cell's mass
+
+
 def optimal_discriminator_view() -> None:
     st.markdown("#### The optimal discriminator and the value of the game")
     snap = session_runner().snapshot(touch=False)
@@ -187,8 +199,8 @@ def optimal_discriminator_view() -> None:
             "of the paper do not apply. Pick minimax or non-saturating on Train."
         )
         return
-    edges = np.stack([np.linspace(lo, hi, snap.surface.shape[0] + 1) for lo, hi in snap.bounds])
-    report = value_report(snap.surface, snap.p_data_mass, snap.samples, edges)
+    report = value_report(snap.surface, snap.samples, mixture_for(snap.config), snap.edges)
+    m = snap.metrics
     left, right = st.columns([3, 2])
     with right:
         st.latex(r"D^*(x) = \frac{p_{data}(x)}{p_{data}(x) + p_g(x)}")
@@ -198,72 +210,96 @@ def optimal_discriminator_view() -> None:
             f"V(D\\*, G) = **{report['value_d_star']:.4f}** = −log 4 + 2·{report['jsd']:.4f} "
             f"= {-LOG4 + 2 * report['jsd']:.4f}."
         )
+        st.markdown(
+            f"Beside the JSD, what the grid cannot see: mode width **{m.mode_width:.2f}** × p_data's "
+            f"(1 = as wide as p_data's modes) and high-quality share **{m.high_quality:.0%}**."
+        )
         st.caption(
-            "p_g is a kernel density estimate of the samples on screen (bandwidth two grid cells). No D "
-            "does better than D*, so V(D, G) stays below V(D*, G); the floor −log 4 is reached only when "
-            "p_g = p_data, where D* = 1/2 everywhere."
+            f"p_g is a kernel density estimate of the {len(snap.samples):,} samples on screen and p_data is "
+            f"seen through the same kernel (std one grid cell, {bandwidth(snap.edges):.3g}), both within the "
+            "view's square: exact samples of p_data give JSD ≈ 0 and D* ≈ 1/2. This JSD sees nothing "
+            "narrower than a cell (modes twice too wide still score ≈ 0.01), hence the mode width. No D does "
+            "better than D*, so V(D, G) ≤ V(D*, G); V(D*, G) is at least −log 4, reached when p_g = p_data. "
+            "D* is drawn where either density holds at least 1/10,000 of its peak cell; elsewhere it is "
+            "undetermined (0/0) and left blank."
         )
     with left:
         columns = st.columns(3)
-        x = (edges[0, 1:] + edges[0, :-1]) / 2
-        y = (edges[1, 1:] + edges[1, :-1]) / 2
-        for column, (title, z, scale) in zip(
+        x, y = cell_centres(snap.edges)
+        cell = cell_size(snap.edges)
+        p_mass, q_mass = report["p_data"] * cell, report["p_g"] * cell
+        shown = (p_mass >= SHOWN_MASS * p_mass.max()) | (q_mass >= SHOWN_MASS * q_mass.max())
+        d_star = np.where(shown, report["d_star"], np.nan)
+        for column, (title, z, scale, zmid, zmin) in zip(
             columns,
             (
-                ("learned D(x)", snap.surface, "PRGn"),
-                ("D*(x)", report["d_star"], "PRGn"),
-                ("D − D*", snap.surface - report["d_star"], "RdBu"),
+                ("learned D(x)", snap.surface, "PRGn", 0.5, 0.0),
+                ("D*(x)", d_star, "PRGn", 0.5, 0.0),
+                ("D − D*", snap.surface - d_star, "RdBu", 0.0, -1.0),
             ),
             strict=True,
         ):
             fig = go.Figure(
-                go.Heatmap(
-                    x=x,
-                    y=y,
-                    z=z,
-                    colorscale=scale,
-                    zmid=0.5 if "D − D*" not in title else 0,
-                    zmin=0 if "D − D*" not in title else -1,
-                    zmax=1,
-                    colorbar=dict(thickness=8),
-                )
+                go.Heatmap(x=x, y=y, z=z, colorscale=scale, zmid=zmid, zmin=zmin, zmax=1, colorbar=dict(thickness=8))
             )
-            fig.update_layout(title=title, height=300, margin=dict(l=20, r=10, t=40, b=20), yaxis=dict(scaleanchor="x"))
+            fig.update_layout(
+                title=title,
+                height=300,
+                margin=dict(l=20, r=10, t=40, b=20),
+                yaxis=dict(scaleanchor="x"),
+                plot_bgcolor="#d9d9d9",
+            )
             column.plotly_chart(fig, key=f"dstar_{title}")
-        h = snap.eval_history
-        fig = go.Figure()
-        fig.add_scatter(x=h["iteration"], y=h["value_d_star"], name="V(D*, G)", line=dict(color="#1f4e79", width=3))
-        fig.add_scatter(
-            x=h["iteration"],
-            y=-LOG4 + 2 * h["jsd_grid"],
-            name="−log 4 + 2 JSD",
-            line=dict(color="#7fb3e6", width=2, dash="dot"),
-        )
-        fig.add_scatter(x=h["iteration"], y=h["value_d"], name="V(D, G), learned D", line=dict(color="#e8590c"))
-        fig.add_hline(y=-LOG4, line_dash="dash", annotation_text="−log 4: p_g = p_data")
-        fig.update_layout(
-            height=280,
-            margin=dict(l=40, r=10, t=20, b=40),
-            xaxis_title="iteration",
-            legend=dict(orientation="h", y=1.15),
-        )
-        st.plotly_chart(fig, key="value_history")
+        value_history(snap.eval_history, len(snap.samples), snap.config.eval_samples)
+
+
+def value_history(h: dict, shown: int, evaluated: int) -> None:
+    """V(D, G) and V(D*, G) over the run (recorded when the surface was fresh: the points are joined), and
+    −log 4 + 2 JSD from the board's own JSD (other samples, mass off the view included): Theorem 1 says the
+    two blue lines agree."""
+    fig = go.Figure()
+    for column, name, line in (
+        ("value_d_star", f"V(D*, G) ({shown:,} samples on screen)", dict(color="#1f4e79", width=3)),
+        ("value_d", "V(D, G), learned D", dict(color="#e8590c")),
+    ):
+        recorded = np.isfinite(h[column])
+        fig.add_scatter(x=h["iteration"][recorded], y=h[column][recorded], name=name, line=line)
+    fig.add_scatter(
+        x=h["iteration"],
+        y=-LOG4 + 2 * h["jsd"],
+        name="−log 4 + 2 JSD (the board's JSD)",
+        line=dict(color="#7fb3e6", width=2, dash="dot"),
+    )
+    fig.add_hline(y=-LOG4, line_dash="dash", annotation_text="−log 4: the least V(D*, G) can be (p_g = p_data)")
+    fig.update_layout(
+        height=280,
+        margin=dict(l=40, r=10, t=20, b=40),
+        xaxis_title="iteration",
+        legend=dict(orientation="h", y=1.15),
+    )
+    st.plotly_chart(fig, key="value_history")
+    st.caption(
+        "The learned D's V(D, G) is below V(D*, G), and can be below −log 4: that floor bounds V(D*, G) only. "
+        f"The dotted line uses the board's JSD ({evaluated:,} other samples, mass off the view counted), so its "
+        "agreement with V(D*, G) is Theorem 1 seen through two independent estimates, not one formula twice."
+    )
 
 
 FRAMES = ("(a)", "(b)", "(c)", "(d)")
-P_G_BANDWIDTH = 0.15  # the green line: a kernel estimate of G's samples, about half the modes' width
+P_G_BANDWIDTH = 0.15  # the kernel both densities are drawn through: about half the modes' width
 
 
 def figure_1(snap, height: int = 360, small: bool = False) -> go.Figure:
     """Goodfellow et al. (2014), Figure 1: p_data (black dots), p_g (green line), D (blue dashes), and
     below them the z line with arrows to x = G(z)."""
     lo, hi = (float(v) for v in snap.bounds[0])
-    edges = np.linspace(lo, hi, snap.surface.shape[0] + 1)[None]
-    x = (edges[0, 1:] + edges[0, :-1]) / 2
-    p_g = kernel_density(snap.samples, edges, P_G_BANDWIDTH)
-    top = max(float(snap.p_data.max()), float(p_g.max()), 1.0)
+    (x,), cell = cell_centres(snap.edges), cell_size(snap.edges)
+    # like with like: p_g is known through samples, so both are seen through the same kernel
+    p_g = sample_mass(snap.samples, snap.edges, P_G_BANDWIDTH) / cell
+    p_data = data_mass(mixture_for(snap.config), snap.edges, P_G_BANDWIDTH) / cell
+    top = max(float(p_data.max()), float(p_g.max()), 1.0)
     fig = go.Figure()
-    fig.add_scatter(x=x[::3], y=snap.p_data[::3], mode="markers", name="p_data", marker=dict(color="black", size=4))
+    fig.add_scatter(x=x[::3], y=p_data[::3], mode="markers", name="p_data", marker=dict(color="black", size=4))
     fig.add_scatter(x=x, y=p_g, name="p_g", line=dict(color="#2ca02c", width=3))
     fig.add_scatter(x=x, y=snap.surface, name="D(x)", line=dict(color="#1f77b4", width=2, dash="dash"))
     z_reach = 2.0 if snap.config.latent == "normal" else 1.0
@@ -345,8 +381,9 @@ def paper_picture() -> None:
             st.latex(r"D^*(x) = \frac{p_{data}(x)}{p_{data}(x) + p_g(x)} \;\to\; \tfrac12")
             st.markdown(f"Iteration **{snap.iteration}**: mean D on data {m.d_real:.3f}, on samples {m.d_fake:.3f}.")
             st.caption(
-                "Black dots: p_data. Green: p_g (a kernel estimate of G's samples, bandwidth "
-                f"{P_G_BANDWIDTH}). Blue dashes: D. Below, the line of z with arrows to x = G(z): where the "
+                "Black dots: p_data. Green: p_g, a kernel estimate of G's samples; both are drawn through the "
+                f"same Gaussian kernel (std {P_G_BANDWIDTH}), so they coincide when p_g = p_data. Blue dashes: D. "
+                "Below, the line of z with arrows to x = G(z): where the "
                 "arrows crowd, G squeezes z and p_g is high. The strip keeps frames (a)-(d), from the start "
                 "to D = 1/2 on data and samples."
             )
@@ -370,10 +407,10 @@ def leave_paper_picture() -> None:
             runner.pause()
 
 
-FITS = {
-    "kl": ("forward KL(p‖q): mean-seeking", "#1f77b4"),
-    "reverse_kl": ("reverse KL(q‖p): mode-seeking", "#d62728"),
-    "js": ("JSD(p, q)", "#2ca02c"),
+FITS = {  # forward KL wide and pale, the others thin on top: where two fits agree both stay visible
+    "kl": ("forward KL(p‖q): mean-seeking", dict(color="#1f77b4", width=7), 0.4),
+    "reverse_kl": ("reverse KL(q‖p): mode-seeking", dict(color="#d62728", width=2.5, dash="dash"), 1.0),
+    "js": ("JSD(p, q)", dict(color="#2ca02c", width=2.5, dash="dot"), 1.0),
 }
 
 
@@ -397,19 +434,28 @@ def which_divergence() -> None:
     p /= p.sum() * (x[1] - x[0])
     fig = go.Figure()
     fig.add_scatter(x=x, y=p, name="p (two modes)", line=dict(color="black", width=3))
-    for divergence, (label, colour) in FITS.items():
-        mean, std = fit_gaussian(x, p, divergence)
+    fits = {divergence: fit_gaussian(x, p, divergence) for divergence in FITS}
+    for divergence, (label, line, opacity) in FITS.items():
+        mean, std = fits[divergence]
         q = np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * np.sqrt(2 * np.pi))
-        fig.add_scatter(x=x, y=q, name=f"{label}: mean {mean:.2f}, std {std:.2f}", line=dict(color=colour, dash="dash"))
+        fig.add_scatter(x=x, y=q, name=f"{label}: mean {mean:.2f}, std {std:.2f}", line=line, opacity=opacity)
     fig.update_layout(
         height=320, margin=dict(l=30, r=10, t=10, b=30), legend=dict(orientation="h", y=1.2), xaxis=dict(range=[-6, 6])
     )
     with view:
         st.plotly_chart(fig, key="fits")
+        js, kl, rkl = fits["js"], fits["kl"], fits["reverse_kl"]
+        twin = (
+            "forward KL's"
+            if np.hypot(js[0] - kl[0], js[1] - kl[1]) < np.hypot(abs(js[0]) - abs(rkl[0]), js[1] - rkl[1])
+            else "reverse KL's"
+        )
         st.caption(
+            f"At this distance JS's fit is close to {twin} (drawn on top of it). "
             "Forward KL punishes q for missing mass of p, so one wide bump covers both modes; reverse KL "
-            "punishes q for mass where p has none, so it locks onto one mode; JS sits in between or on one "
-            "mode as the modes separate. The original GAN's G ends up minimising a JS-like divergence, but "
+            "punishes q for mass where p has none, so it locks onto one mode; JS covers both modes while they "
+            "are close and jumps onto one once they are far apart (between 4 and 4.5 here). "
+            "The original GAN's G ends up minimising a JS-like divergence, but "
             "this fit says little by itself about mode collapse: a collapsed G is a failure of the game's "
             "dynamics (a G that a fixed D cannot push back), not the optimum of a divergence."
         )
