@@ -42,6 +42,7 @@ REPORT_KEYS = (
     "high_quality",
     "reverse_kl",
     "jsd",
+    "mode_width",
     "grad_norm_g",
     "its_per_s",
 )
@@ -278,6 +279,7 @@ def train(config, *, json_lines: bool, save_samples: Path | None, save_run: Path
                 high_quality=metrics.high_quality,
                 reverse_kl=metrics.reverse_kl,
                 jsd=metrics.jsd,
+                mode_width=metrics.mode_width,
                 its_per_s=step / trained,
             )
             reports.append(report)
@@ -302,7 +304,7 @@ def _line(r: dict, steps: int) -> str:
         f"step {r['step']:>{len(str(steps))}}/{steps}  loss_d {r['loss_d']:.3f}  loss_g {r['loss_g']:.3f}  "
         f"D(x) {r['d_real']:.3f}  D(G(z)) {r['d_fake']:.3f}  modes {r['modes_captured']}/{r['modes_total']}  "
         f"high-quality {r['high_quality']:.3f}  reverse KL {r['reverse_kl']:.3f}  JSD {r['jsd']:.3f}  "
-        f"|grad G| {r['grad_norm_g']:.3g}  {r['its_per_s']:.0f} it/s"
+        f"mode width {r['mode_width']:.2f}  |grad G| {r['grad_norm_g']:.3g}  {r['its_per_s']:.0f} it/s"
     )
 
 

@@ -20,7 +20,7 @@ from scipy.stats import entropy
 
 from .data import Mixture
 from .grid import jsd
-from .metrics import MODE_RULES, mode_statistics
+from .metrics import MODE_RULES, mode_statistics, mode_width
 
 
 def mixture_moments(mixture: Mixture) -> tuple[np.ndarray, np.ndarray]:
@@ -149,4 +149,5 @@ def evaluate(
         high_quality=stats.high_quality,
         reverse_kl=stats.reverse_kl,
         jsd=jsd(x, mixture, grid),
+        mode_width=mode_width(x, mixture),
     )
