@@ -171,6 +171,10 @@ def value_report(surface: np.ndarray, samples: np.ndarray, mixture: Mixture, edg
         value_d=value_function(d, p, q, cell),
         value_d_star=value_function(d_star, p, q, cell),
         jsd=js_divergence(p, q, cell),
+        # E_p_data[D*] and E_p_g[D*]: what the best D would say on average about data and about samples
+        # (the board's mean D(x) and D(G(z)) for the learned D); both are 1/2 when p_g = p_data
+        d_star_real=float((p * d_star).sum() * cell),
+        d_star_fake=float((q * d_star).sum() * cell),
         d_star=d_star,
         p_g=q,
         p_data=p,

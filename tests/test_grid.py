@@ -37,6 +37,9 @@ def test_exact_samples_give_theorem_1s_equilibrium():
     assert held.sum() > 300  # the eight modes' cells, not a handful
     assert np.abs(report["d_star"][held] - 0.5).max() < 0.05
     assert report["value_d"] == pytest.approx(-LOG4, abs=1e-9)  # D = 1/2 everywhere: V = log(1/2) + log(1/2)
+    assert report["d_star_real"] == pytest.approx(0.5, abs=0.01) and report["d_star_fake"] == pytest.approx(
+        0.5, abs=0.01
+    )
 
 
 def test_half_the_modes_gives_the_closed_form_jsd():
@@ -50,6 +53,11 @@ def test_half_the_modes_gives_the_closed_form_jsd():
     report = value_report(np.full((100, 100), 0.5), samples, mixture, edges)
     assert report["jsd"] == pytest.approx(closed_form, abs=0.02)
     assert report["value_d_star"] == pytest.approx(-LOG4 + 2 * closed_form, abs=0.04)
+    # D* = 1/3 on q's four modes (p = 1/8, q = 1/4) and 1 on the others: E_p[D*] = 1/2 (1/3) + 1/2 = 2/3,
+    # E_q[D*] = 1/3
+    assert report["d_star_real"] == pytest.approx(2 / 3, abs=0.02) and report["d_star_fake"] == pytest.approx(
+        1 / 3, abs=0.02
+    )
 
 
 def test_no_discriminator_beats_d_star():

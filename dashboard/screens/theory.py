@@ -211,6 +211,12 @@ def optimal_discriminator_view() -> None:
             f"= {-LOG4 + 2 * report['jsd']:.4f}."
         )
         st.markdown(
+            f"D\\* averages **{report['d_star_real']:.2f}** on p_data and **{report['d_star_fake']:.2f}** on "
+            f"p_g (both 1/2 when p_g = p_data); the learned D averages {m.d_real:.2f} on data and "
+            f"{m.d_fake:.2f} on G's samples. Dark in D\\*: where G puts mass that p_data lacks (strays, "
+            "bridges between modes), D* = 0."
+        )
+        st.markdown(
             f"Beside the JSD, what the grid cannot see: mode width **{m.mode_width:.2f}** × p_data's "
             f"(1 = as wide as p_data's modes) and high-quality share **{m.high_quality:.0%}**."
         )
@@ -270,7 +276,12 @@ def value_history(h: dict, shown: int, evaluated: int) -> None:
         name="−log 4 + 2 JSD (the board's JSD)",
         line=dict(color="#7fb3e6", width=2, dash="dot"),
     )
-    fig.add_hline(y=-LOG4, line_dash="dash", annotation_text="−log 4: the least V(D*, G) can be (p_g = p_data)")
+    fig.add_hline(
+        y=-LOG4,
+        line_dash="dash",
+        annotation_text="−log 4: the least V(D*, G) can be (p_g = p_data)",
+        annotation_position="bottom left",
+    )
     fig.update_layout(
         height=280,
         margin=dict(l=40, r=10, t=20, b=40),
