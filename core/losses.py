@@ -92,21 +92,81 @@ class Loss:
     targets: bool  # the D loss has a real target that label smoothing can move
     clip_weights: bool = False  # WGAN: clip D's weights to [-clip, clip] after each D step
     gradient_penalty: bool = False  # WGAN-GP: add lambda * gradient_penalty to D's loss
-    boundary: float | None = 0.5  # D's output where it cannot tell data from samples (None: no such level)
-    d_latex: str = ""  # what D does, as shown on the page
-    g_latex: str = ""
+    # what D's loss pulls its output (the probability for the log-loss family, else the score) towards on
+    # data and on samples: the targets, or the hinge's margins; None: a critic, which has neither
+    aims: tuple[float, float] | None = (1.0, 0.0)
+    # the objectives as the page shows them (core/objective.py composes them with the remedies):
+    # `*_sense` is the \max / \min with its subscript, `*_body` what is maximised or minimised, at eps = 0;
+    # `d_smoothed` is D's body with label smoothing eps (losses with targets only)
+    d_sense: str = r"\max_D"
+    d_body: str = ""
+    d_smoothed: str = ""
+    g_sense: str = r"\min_G"
+    g_body: str = ""
     note: str = ""
 
     def output(self, raw: Tensor) -> Tensor:
         """What D says about x: the probability D(x) = sigmoid(logit) for the log-loss family, else the raw score."""
         return torch.sigmoid(raw) if self.probability else raw
 
+    @property
+    def d_latex(self) -> str:
+        """D's objective in general form (with eps where the loss has targets)."""
+        return rf"{self.d_sense}\; {self.d_smoothed or self.d_body}"
 
-_D_LOG = (
-    r"\max_D\; \mathbb{E}_{x}\,[(1-\varepsilon)\log D(x) + \varepsilon \log(1-D(x))]"
+    @property
+    def g_latex(self) -> str:
+        return rf"{self.g_sense}\; {self.g_body}"
+
+
+def decision_level(loss_name: str, eps: float = 0.0) -> float | None:
+    """The level of D's output where it cannot tell data from samples: its optimum where p_g = p_data, on
+    the scale the page draws (the probability D(x) for the log-loss family, the raw score otherwise).
+    None for a critic (wgan, wgan-gp): its score has no such level, only slopes.
+
+    With targets t_r on data and t_f on samples (one-sided smoothing: t_r = 1 - eps, t_f = 0), D's loss at
+    one point x weighs the data term by p_data(x) and the sample term by p_g(x):
+      log loss      -p_data [t_r log D + (1 - t_r) log(1 - D)] - p_g [t_f log D + (1 - t_f) log(1 - D)]:
+                    d/dD = 0 gives D* = (t_r p_data + t_f p_g) / (p_data + p_g) = (1 - eps) p_data / (p_data + p_g)
+      least squares p_data (D - b)^2 / 2 + p_g (D - a)^2 / 2 with a = t_f = 0, b = t_r = 1 - eps:
+                    D* = (b p_data + a p_g) / (p_data + p_g), the same (Mao et al. 2017, a-b coding)
+    so where p_g = p_data, D* = (t_r + t_f) / 2 = (1 - eps) / 2: 1/2 without smoothing.
+      hinge         p_data max(0, 1 - D) + p_g max(0, 1 + D) is linear on [-1, 1] with slope p_g - p_data:
+                    D* = +1 where p_data > p_g, -1 where p_data < p_g (flat where they are equal); the level
+                    between the two sides is the margins' midpoint, 0.
+    One formula for all three: the midpoint of `Loss.aims` once eps has moved the real target.
+    """
+    loss = LOSSES[loss_name]
+    if eps and not loss.targets:
+        raise ValueError(f"the {loss_name} loss has no targets to smooth")
+    if loss.aims is None:
+        return None
+    real, fake = loss.aims
+    return (real - eps + fake) / 2
+
+
+def decision_label(loss_name: str, eps: float = 0.0) -> str | None:
+    """decision_level as the page labels it, formula first: '1/2', '(1 − ε)/2 = 0.40', '0'; None for a critic."""
+    level = decision_level(loss_name, eps)
+    if level is None:
+        return None
+    if eps > 0:
+        return f"(1 − ε)/2 = {_decimals(level)}"
+    return "1/2" if level == 0.5 else f"{level:g}"
+
+
+def _decimals(v: float) -> str:
+    """At least two decimals, three when the third is needed: 0.40, 0.475."""
+    return f"{v:.2f}" if abs(round(v, 2) - v) < 1e-9 else f"{v:.3f}"
+
+
+_D_LOG = r"\mathbb{E}_{x}\,[\log D(x)] + \mathbb{E}_{z}\,[\log(1 - D(G(z)))]"
+_D_LOG_SMOOTHED = (
+    r"\mathbb{E}_{x}\,[(1-\varepsilon)\log D(x) + \varepsilon \log(1-D(x))]"
     r" + \mathbb{E}_{z}\,[\log(1 - D(G(z)))]"
 )
-_G_CRITIC = r"\min_G\; -\mathbb{E}_{z}\,[D(G(z))]"
+_G_CRITIC = r"-\mathbb{E}_{z}\,[D(G(z))]"
+_D_CRITIC = r"\mathbb{E}_{x}\,[D(x)] - \mathbb{E}_{z}\,[D(G(z))]"
 
 LOSSES: dict[str, Loss] = {
     "minimax": Loss(
@@ -114,8 +174,9 @@ LOSSES: dict[str, Loss] = {
         minimax_g,
         probability=True,
         targets=True,
-        d_latex=_D_LOG,
-        g_latex=r"\min_G\; \mathbb{E}_{z}\,[\log(1 - D(G(z)))]",
+        d_body=_D_LOG,
+        d_smoothed=_D_LOG_SMOOTHED,
+        g_body=r"\mathbb{E}_{z}\,[\log(1 - D(G(z)))]",
         note="The paper's objective. Its gradient, -D(G(z)), vanishes while D rejects G's samples: "
         "early in training G barely learns.",
     ),
@@ -124,8 +185,10 @@ LOSSES: dict[str, Loss] = {
         nonsaturating_g,
         probability=True,
         targets=True,
-        d_latex=_D_LOG,
-        g_latex=r"\max_G\; \mathbb{E}_{z}\,[\log D(G(z))]",
+        d_body=_D_LOG,
+        d_smoothed=_D_LOG_SMOOTHED,
+        g_sense=r"\max_G",
+        g_body=r"\mathbb{E}_{z}\,[\log D(G(z))]",
         note="The paper's practical fix: same fixed point, but the gradient, 1 - D(G(z)), is "
         "strongest exactly when D rejects G's samples.",
     ),
@@ -134,8 +197,10 @@ LOSSES: dict[str, Loss] = {
         lsgan_g,
         probability=False,
         targets=True,
-        d_latex=r"\min_D\; \tfrac12\mathbb{E}_{x}\,[(D(x) - (1-\varepsilon))^2] + \tfrac12\mathbb{E}_{z}\,[D(G(z))^2]",
-        g_latex=r"\min_G\; \tfrac12\mathbb{E}_{z}\,[(D(G(z)) - 1)^2]",
+        d_sense=r"\min_D",
+        d_body=r"\tfrac12\mathbb{E}_{x}\,[(D(x) - 1)^2] + \tfrac12\mathbb{E}_{z}\,[D(G(z))^2]",
+        d_smoothed=r"\tfrac12\mathbb{E}_{x}\,[(D(x) - (1-\varepsilon))^2] + \tfrac12\mathbb{E}_{z}\,[D(G(z))^2]",
+        g_body=r"\tfrac12\mathbb{E}_{z}\,[(D(G(z)) - 1)^2]",
         note="Least squares (Mao et al. 2017): D regresses 1 on data and 0 on samples; samples far "
         "on the right side of the boundary are still pulled in.",
     ),
@@ -144,9 +209,10 @@ LOSSES: dict[str, Loss] = {
         critic_g,
         probability=False,
         targets=False,
-        boundary=0.0,
-        d_latex=r"\min_D\; \mathbb{E}_{x}\,[\max(0, 1 - D(x))] + \mathbb{E}_{z}\,[\max(0, 1 + D(G(z)))]",
-        g_latex=_G_CRITIC,
+        aims=(1.0, -1.0),
+        d_sense=r"\min_D",
+        d_body=r"\mathbb{E}_{x}\,[\max(0, 1 - D(x))] + \mathbb{E}_{z}\,[\max(0, 1 + D(G(z)))]",
+        g_body=_G_CRITIC,
         note="Hinge: D only pushes scores past a margin of 1; its output is a score, 0 on the boundary.",
     ),
     "wgan": Loss(
@@ -155,9 +221,10 @@ LOSSES: dict[str, Loss] = {
         probability=False,
         targets=False,
         clip_weights=True,
-        boundary=None,
-        d_latex=r"\max_{D:\,|w|\le c}\; \mathbb{E}_{x}\,[D(x)] - \mathbb{E}_{z}\,[D(G(z))]",
-        g_latex=_G_CRITIC,
+        aims=None,
+        d_sense=r"\max_{D:\,|w|\le c}",
+        d_body=_D_CRITIC,
+        g_body=_G_CRITIC,
         note="Wasserstein critic (Arjovsky et al. 2017), kept Lipschitz by clipping its weights to "
         "[-c, c]; its score has no fixed level, only slopes.",
     ),
@@ -167,10 +234,9 @@ LOSSES: dict[str, Loss] = {
         probability=False,
         targets=False,
         gradient_penalty=True,
-        boundary=None,
-        d_latex=r"\max_D\; \mathbb{E}_{x}\,[D(x)] - \mathbb{E}_{z}\,[D(G(z))]"
-        r" - \lambda\,\mathbb{E}_{\hat x}\,[(\lVert\nabla D(\hat x)\rVert - 1)^2]",
-        g_latex=_G_CRITIC,
+        aims=None,
+        d_body=_D_CRITIC + r" - \lambda_{\mathrm{GP}}\,\mathbb{E}_{\hat x}\,[(\lVert\nabla D(\hat x)\rVert - 1)^2]",
+        g_body=_G_CRITIC,
         note="Wasserstein critic kept 1-Lipschitz by a gradient penalty (Gulrajani et al. 2017).",
     ),
 }

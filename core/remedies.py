@@ -90,21 +90,29 @@ def pack(x: Tensor, m: int) -> Tensor:
     return x[..., :n, :].reshape(*x.shape[:-2], n // m, m * x.shape[-1])
 
 
-def pack_with(x: Tensor, context: Tensor, m: int) -> Tensor:
-    """Each x_i packed with m - 1 rows of `context` (taken in turn): (n, d) -> (n, m*d). What D says of a
-    single point that sits among `context`'s samples (the views' D(x) for a packed D)."""
-    if m == 1:
-        return x
-    rows = torch.arange(len(x) * (m - 1)) % len(context)
-    return torch.cat([x, context[rows].reshape(len(x), (m - 1) * x.shape[-1])], -1)
+def pack_at(x: Tensor, partners: Tensor, slot: int) -> Tensor:
+    """Each row of x packed with the same m - 1 `partners`, x in position `slot` of the pack:
+    (n, d), (m - 1, d) -> (n, m*d). What D says of a point x among those samples."""
+    n = len(x)
+    before, after = partners[:slot].reshape(1, -1).expand(n, -1), partners[slot:].reshape(1, -1).expand(n, -1)
+    return torch.cat([before, x, after], -1)
+
+
+VIEW_PACKS = 4  # a packed D is drawn as the mean over about this many fixed packs (see Discriminator.among)
+
+
+def view_draws(m: int) -> int:
+    """How many packs `among` averages for packs of m: VIEW_PACKS rounded up to a multiple of m, so that x
+    sits in every position of the pack equally often (4 for m = 2 or 4, 6 for m = 3; 1 without packing)."""
+    return 1 if m == 1 else m * -(-VIEW_PACKS // m)
 
 
 class Discriminator(nn.Module):
     """D = head(minibatch(body(pack(x)))): an MLP body, an optional minibatch layer, a linear head.
 
     `groups` splits the input into equal batches judged separately (real and generated halves): packs and
-    minibatch features never mix them. With `context`, each row of x is judged as one sample among
-    `context`'s (G's current samples), one output per row: what the views and the arrows show.
+    minibatch features never mix them. `among` judges single points among G's samples: what the views
+    and the arrows show.
     """
 
     def __init__(self, body: nn.Sequential, head: nn.Linear, pack: int = 1, minibatch: nn.Module | None = None):
@@ -119,18 +127,37 @@ class Discriminator(nn.Module):
         """The last hidden layer f(x) (before the minibatch layer): (packs, width)."""
         return self.body(pack(x.unflatten(0, (groups, -1)), self.pack)).flatten(0, 1)
 
-    def forward(self, x: Tensor, groups: int = 1, context: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, groups: int = 1) -> Tensor:
         if not self.batch_aware:
             return self.head(self.body(x))
-        if context is not None:
-            h = self.body(pack_with(x, context, self.pack))
-            if self.minibatch is not None:
-                h = self.minibatch(h, reference=self.body(pack(context, self.pack)))
-            return self.head(h)
         h = self.body(pack(x.unflatten(0, (groups, -1)), self.pack))  # (groups, packs, width)
         if self.minibatch is not None:
             h = self.minibatch(h)
         return self.head(h).flatten(0, 1)
+
+    def among(self, x: Tensor, context: Tensor | None) -> Tensor:
+        """D's raw output on each row of x as one sample among `context` (a training batch of G's current
+        samples): (n, d) -> (draws, n), one row per pack drawn; the views average over them.
+
+        Packing: pack j puts x in position j mod m beside the same m - 1 samples of `context` for every
+        x (the j-th m - 1 of them), so each of the `view_draws(m)` rows is a smooth function of x, and
+        their mean is D on x packed with G's samples, as G's gradient sees it in training (a sample sits
+        in every position of its pack, beside other samples of G). (Other partners for each x would draw
+        another pack in every grid cell: speckle, not D.)
+        A minibatch layer compares each row with `context` itself, the same batch for every x.
+        Without either, D(x) itself: (1, n)."""
+        if not self.batch_aware:
+            return self(x).reshape(1, -1)
+        assert context is not None  # a D that compares samples needs the samples
+        reference = self.body(pack(context, self.pack)) if self.minibatch is not None else None
+        rows = []
+        for j in range(view_draws(self.pack)):
+            taken = (torch.arange(self.pack - 1) + j * (self.pack - 1)) % len(context)
+            h = self.body(pack_at(x, context[taken], j % self.pack))
+            if self.minibatch is not None:
+                h = self.minibatch(h, reference=reference)
+            rows.append(self.head(h).reshape(-1))
+        return torch.stack(rows)
 
     def plain(self) -> nn.Sequential:
         """The same layers as one Sequential (for the batched sweep); only for a D without remedies."""

@@ -111,7 +111,12 @@ class Snapshot:
 
 def picture(gan: GAN, probe: Probe, *, with_surface: bool = True) -> dict:
     """The arrays of a snapshot that change with every frame: samples, the gradient field and (the
-    costliest: D on every grid cell) D's surface."""
+    costliest: D on every grid cell) D's surface.
+
+    A D that compares samples (packs, minibatch features) judges each point among one training batch of
+    G's current samples, through the same few packs for every point (`Discriminator.among`): the surface
+    and d_samples are the mean of D's output over those packs, the arrows the gradient of the mean of G's
+    per-sample loss over them, the push a sample of G at x gets in training on average."""
     out = dict(
         real=_frozen_array(probe.real_shown),
         bounds=_frozen_array(probe.bounds),
@@ -121,21 +126,20 @@ def picture(gan: GAN, probe: Probe, *, with_surface: bool = True) -> dict:
         arrows_at=_frozen_array(probe.arrows_at),
         surface_is_probability=gan.loss.probability,
     )
-    with frozen(gan.D):
+    D, loss = gan.D, gan.loss
+    with frozen(D):
         with torch.no_grad():
             samples = gan.G(probe.z_shown)
-            # a D that compares samples (packs, minibatch features) judges each point among one training
-            # batch of G's current samples: the D(x) that G's gradient sees there
-            context = samples[: gan.config.batch_size * gan.D.pack] if gan.D.batch_aware else None
+            context = samples[: gan.config.batch_size * D.pack] if D.batch_aware else None
             out["samples"] = _frozen_array(samples)
-            out["d_samples"] = _frozen_array(gan.loss.output(gan.D(samples, context=context)).reshape(-1))
+            out["d_samples"] = _frozen_array(loss.output(D.among(samples, context)).mean(0))
             out["manifold"] = _frozen_array(gan.G(probe.z_mesh))
             if with_surface:
-                surface = gan.D(probe.grid, context=context)
-                out["surface"] = _frozen_array(gan.loss.output(surface).reshape(probe.grid_shape))
+                surface = loss.output(D.among(probe.grid, context)).mean(0)
+                out["surface"] = _frozen_array(surface.reshape(probe.grid_shape))
                 out["surface_iteration"] = gan.iteration
         x = probe.arrows_at.clone().requires_grad_(True)
-        # loss.g averages over the batch: times n gives each point's own gradient
-        (grad,) = torch.autograd.grad(gan.loss.g(gan.D(x, context=context)) * len(x), x)
+        # loss.g averages over packs and points: times n gives each point's own (pack-averaged) gradient
+        (grad,) = torch.autograd.grad(loss.g(D.among(x, context).reshape(-1)) * len(x), x)
     out["arrows"] = _frozen_array(-grad)
     return out

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import base64
 import functools
+import math
 
 import numpy as np
 
-from core.losses import LOSSES
-from core.remedies import REMEDIES
+from core.losses import LOSSES, decision_label, decision_level
+from core.remedies import REMEDIES, view_draws
 from core.snapshot import Snapshot
 
 MAX_CURVE_POINTS = 400  # a chart is ~600 px wide: more points cost bytes and time, not detail
@@ -24,6 +25,26 @@ def quantise(values: np.ndarray, lo: float, hi: float) -> str:
     """Values in [lo, hi] -> uint8 0..255 (plenty for a colour map)."""
     scaled = (np.clip(values, lo, hi) - lo) / max(hi - lo, 1e-12) * 255
     return b64(np.rint(scaled), np.uint8)
+
+
+def quantise_centred(values: np.ndarray, lo: float, mid: float, hi: float) -> str:
+    """Values in [lo, hi] -> uint8 0..255 with `mid` at 127.5, linear on each side: the colour map's white
+    (the middle) sits on D's decision level, wherever the level is in [lo, hi]."""
+    v = np.clip(np.asarray(values, dtype=np.float64), lo, hi)
+    below = (v - lo) / max(mid - lo, 1e-12) * 127.5
+    above = 127.5 + (v - mid) / max(hi - mid, 1e-12) * 127.5
+    return b64(np.rint(np.where(v <= mid, below, above)), np.uint8)
+
+
+def finite(value) -> float | None:
+    """A float for strict JSON: None (null) for NaN or infinity."""
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def last_finite(column: np.ndarray) -> float | None:
+    """The newest finite value of a history column (NaN before a player's first step)."""
+    good = np.flatnonzero(np.isfinite(column))
+    return float(column[good[-1]]) if len(good) else None
 
 
 def thin(n: int, most: int) -> np.ndarray:
@@ -53,6 +74,19 @@ def points(xy: np.ndarray, bounds: np.ndarray) -> str:
     return b64(np.rint(np.clip((xy - lo) / (hi - lo), 0, 1) * 65535), np.uint16)
 
 
+def surface_title(config) -> str:
+    """What the surface shows, in words: D's output, and how a D that compares samples judges one point."""
+    loss = LOSSES[config.loss]
+    what = "D(x) = P(real)" if loss.probability else "critic score D(x)" if loss.aims is None else "score D(x)"
+    if config.pack > 1:  # Discriminator.among: the mean over a few fixed packs
+        what = "D(x)" if loss.probability else what
+        among = " among a batch of them" if config.minibatch_discrimination else ""
+        return f"{what} packed with G's samples{among}, mean of {view_draws(config.pack)} packs"
+    if config.minibatch_discrimination:
+        return f"{what}, x judged among a batch of G's samples"
+    return what
+
+
 @functools.lru_cache(maxsize=64)
 def remedy_rows(config) -> list[dict]:
     """The Mode-collapse view's table; it changes only with the settings, so it is built once per config."""
@@ -64,13 +98,16 @@ def remedy_rows(config) -> list[dict]:
 def payload(snap: Snapshot, include_static: bool = True) -> dict:
     """One frame. include_static=False leaves out the data set's layer (true density, real samples):
     the component keeps it and says which one it holds, so it is sent once per data set, not per frame."""
-    loss = LOSSES[snap.config.loss]
-    m = snap.metrics
+    c, m = snap.config, snap.metrics
+    level = decision_level(c.loss, c.label_smoothing)  # where D cannot tell data from samples
     surface = snap.surface
     lo, hi = (0.0, 1.0) if snap.surface_is_probability else (float(surface.min()), float(surface.max()))
-    if not snap.surface_is_probability and loss.boundary is not None:  # centre the colours on the boundary
-        reach = max(abs(lo - loss.boundary), abs(hi - loss.boundary), 1e-6)
-        lo, hi = loss.boundary - reach, loss.boundary + reach
+    if not (math.isfinite(lo) and math.isfinite(hi)):  # strict JSON: a broken surface is drawn on [0, 1]
+        lo, hi = 0.0, 1.0
+    if not snap.surface_is_probability and level is not None:  # centre the colours on the level
+        reach = max(abs(lo - level), abs(hi - level), 1e-6)
+        lo, hi = level - reach, level + reach
+    mid = level if level is not None else (lo + hi) / 2
     eval_n = len(snap.eval_history["iteration"])
     keep = thin(eval_n, MAX_HEATMAP_COLUMNS)
     shares = snap.mode_shares[keep] if eval_n else np.zeros((0, m.modes_total))
@@ -85,30 +122,33 @@ def payload(snap: Snapshot, include_static: bool = True) -> dict:
         its=round(snap.its_per_s, 1),
         state=snap.state,
         message=snap.message,
-        loss=snap.config.loss,
-        k=snap.config.k,
+        loss=c.loss,
+        k=c.k,
         probability=snap.surface_is_probability,
-        boundary=loss.boundary,
+        boundary=level,
+        boundary_label=decision_label(c.loss, c.label_smoothing),
+        surface_title=surface_title(c),
+        grad_norm_g=last_finite(snap.history["grad_norm_g"]),
         bounds=[float(v) for v in snap.bounds.ravel()],
         static_key=key,
         metrics=dict(
             modes_captured=m.modes_captured,
             modes_total=m.modes_total,
-            high_quality=m.high_quality,
-            d_real=m.d_real,
-            d_fake=m.d_fake,
-            jsd=m.jsd,
-            reverse_kl=m.reverse_kl,
+            high_quality=finite(m.high_quality),
+            d_real=finite(m.d_real),
+            d_fake=finite(m.d_fake),
+            jsd=finite(m.jsd),
+            reverse_kl=finite(m.reverse_kl),
         ),
         samples=points(snap.samples, snap.bounds),
-        surface=quantise(surface, lo, hi),
+        surface=quantise_centred(surface, lo, mid, hi),
         surface_range=[lo, hi],
         surface_grid=int(surface.shape[0]),
         arrows_at=b64(snap.arrows_at),
         arrows=b64(snap.arrows),
         manifold=b64(snap.manifold),
         mesh=list(snap.manifold.shape[:2]),
-        history=curves(snap.history, ("iteration", "d_real", "d_fake", "loss_d", "loss_g")),
+        history=curves(snap.history, ("iteration", "d_real", "d_fake", "loss_d", "loss_g", "grad_norm_g")),
         evals=curves(snap.eval_history, ("iteration", "jsd", "modes_captured", "high_quality")),
         shares=quantise(shares.T, 0.0, 1.0),
         share_columns=len(shares),

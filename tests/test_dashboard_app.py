@@ -174,3 +174,16 @@ def test_remedies_section_switches_remedies_live_and_says_when_d_is_new(app):
     assert "Remedies (2 on)" in [e.label for e in app.sidebar.expander]
     for widget in (app.slider(key="w_unrolled"), app.toggle(key="w_minibatch_discrimination")):
         assert "et al." in widget.help  # each tooltip names its paper
+
+
+def test_the_game_now_shows_the_objective_that_runs(app):
+    app.run()
+    d, g = (e.value for e in app.latex)
+    assert r"\varepsilon" not in d and r"\max_G\; \mathbb{E}_{z}\,[\log D(G(z))]" in g  # the defaults: the paper's
+    app.slider(key="w_feature_matching").set_value(0.5).run()
+    app.slider(key="w_label_smoothing").set_value(0.2).run()
+    app.select_slider(key="w_historical_averaging").set_value(0.1).run()
+    d, g = (e.value for e in app.latex)
+    assert r"\varepsilon = 0.2" in d and r"\lambda\,\lVert \theta_D - \bar\theta_D \rVert^2" in d
+    assert r"(1 - W)\,\big(-\mathbb{E}_{z}\,[\log D(G(z))]\big)" in g and "W = 0.5" in g
+    assert r"\lVert \mathbb{E}_{x}\, f(x) - \mathbb{E}_{z}\, f(G(z)) \rVert_2^2" in g and r"\lambda = 0.1" in g

@@ -3,6 +3,7 @@ k and the loss change, stepping is exact, and closed tabs leave no training behi
 
 The fast tier runs the first test only (the board loads, trains and pauses); the long flows are `slow`."""
 
+import math
 import os
 import re
 import time
@@ -63,6 +64,29 @@ def open_page(browser, url):
     return page, errors
 
 
+def stat(page, name) -> str:
+    return page.inner_text(f'[data-stat="{name}"]')
+
+
+def number(page, name) -> float:
+    """A header stat as a number (NaN for the page's '–')."""
+    try:
+        return float(stat(page, name).rstrip("%"))
+    except ValueError:
+        return math.nan
+
+
+def wait_stat_changes(page, name, timeout=120_000) -> float:
+    """Wait until a header stat shows a finite number other than the one it shows now; return it."""
+    before = number(page, name)
+    page.wait_for_function(
+        f"(() => {{ const v = Number(document.querySelector('[data-stat=\"{name}\"]').textContent); "
+        f"return Number.isFinite(v) && v !== {before if math.isfinite(before) else 'null'} }})()",
+        timeout=timeout,
+    )
+    return number(page, name)
+
+
 def sidebar_slider(page, label):
     return page.locator('[data-testid="stSidebar"] .stSlider').filter(has_text=label).get_by_role("slider")
 
@@ -74,6 +98,9 @@ def test_the_board_trains_and_pauses_in_a_real_browser(server):
         assert iteration(page) == 0 and updates(page) == (0, 0)
         page.get_by_role("button", name="Start", exact=True).click()
         wait_iteration_above(page, 10)
+        # G's gradient norm is live: a finite number that moves with every G update; reverse KL is shown
+        assert math.isfinite(number(page, "gradg")) and math.isfinite(wait_stat_changes(page, "gradg"))
+        assert 0 <= number(page, "rkl") <= round(math.log(8), 2)  # 0 for the right shares, log 8 on one mode
         page.get_by_role("button", name="Pause", exact=True).click()
         page.get_by_role("button", name="Resume", exact=True).wait_for(timeout=60_000)
         page.wait_for_function(  # the paused frame: as many D as G updates at k = 1, one per iteration
@@ -139,8 +166,10 @@ def test_remedies_switch_on_live_and_the_mode_collapse_view_lists_them(server):
         page.wait_for_function(
             f"({on_rows}).includes('Packing (PacGAN)') && ({on_rows}).includes('m = 2')", timeout=60_000
         )
+        assert stat(page, "surface-title") == "D(x) packed with G's samples, mean of 4 packs"
         page.get_by_role("button", name="Start", exact=True).click()
-        wait_iteration_above(page, 20)
+        wait_iteration_above(page, 200, timeout=120_000)  # D has learnt a surface worth drawing
+        page.screenshot(path=str(ARTIFACTS / "packing-surface-1920x1080.png"))
         page.locator('[data-testid="stSidebar"] label').filter(has_text="Minibatch discrimination").click()
         page.wait_for_function(f"({on_rows}).includes('Minibatch discrimination')", timeout=60_000)
         page.wait_for_function(
@@ -151,7 +180,65 @@ def test_remedies_switch_on_live_and_the_mode_collapse_view_lists_them(server):
         wait_iteration_above(page, switched_at + 10, timeout=90_000)
         off = page.evaluate("Array.from(document.querySelectorAll('.mm-remedies tr.mm-off')).length")
         assert off == 7  # nine remedies listed, two on
+        assert stat(page, "surface-title") == "D(x) packed with G's samples among a batch of them, mean of 4 packs"
         page.screenshot(path=str(ARTIFACTS / "remedies-1920x1080.png"))
+        assert not errors, errors
+
+
+def latex_sources(page) -> list[str]:
+    """The TeX of every formula on the page (KaTeX keeps it in the MathML annotation)."""
+    return page.evaluate("Array.from(document.querySelectorAll('.katex annotation')).map(a => a.textContent)")
+
+
+@pytest.mark.slow
+def test_the_board_shows_the_level_the_gradient_and_reverse_kl_it_speaks_of(server):
+    with chromium() as browser:
+        # label smoothing: D's level is (1 - eps)/2 on the surface's legend (and the convergence chart's line)
+        page, errors = open_page(browser, f"{server}/?preset=label-smoothing")
+        page.wait_for_selector("#minimax-iteration", timeout=60_000)
+        page.wait_for_function(
+            "document.querySelector('[data-stat=\"boundary-note\"]').textContent === '— D = (1 − ε)/2 = 0.40'",
+            timeout=60_000,
+        )
+        page.wait_for_function("document.querySelectorAll('.katex annotation').length >= 2", timeout=60_000)
+        assert any(r"\varepsilon = 0.2" in tex for tex in latex_sources(page))  # the objective that runs
+        assert not page.locator(".katex-error").count()
+        page.get_by_role("button", name="Start", exact=True).click()
+        wait_iteration_above(page, 10, timeout=120_000)  # a run a previous test left may hold the slot a while
+        grad = wait_stat_changes(page, "gradg")
+        assert grad > 0 and wait_stat_changes(page, "gradg") != grad
+        kl = wait_stat_changes(page, "rkl")  # from log 8 (no mode yet) once G's samples reach the modes
+        assert 0 <= kl <= round(math.log(8), 2)
+        wait_iteration_above(page, 300, timeout=120_000)  # the screenshot: a ring drawn, D near its level
+        page.screenshot(path=str(ARTIFACTS / "label-smoothing-1920x1080.png"))
+        page.get_by_role("button", name="Pause", exact=True).click()
+        page.get_by_role("button", name="Resume", exact=True).wait_for(timeout=60_000)
+        assert not errors, errors
+        page.close()
+
+        # minimax saturates: the arrows on a fixed scale shrink where G's samples are; the scale stays put
+        page, errors = open_page(browser, f"{server}/?preset=minimax-saturates")
+        page.wait_for_selector("#minimax-iteration", timeout=60_000)
+        page.get_by_role("button", name="Start", exact=True).click()
+        wait_iteration_above(page, 20, timeout=120_000)
+        assert "scaled per frame" in stat(page, "arrow-note")
+        page.locator(".mm-panel label").filter(has_text="fixed scale").click()
+        note = stat(page, "arrow-note")
+        unit = re.search(r"fixed scale: one cell = \|∇x\| ([0-9.e+-]+) \(longest now ([0-9.e+-]+)\)", note)
+        assert unit, note
+        ticked_at = iteration(page)
+        wait_iteration_above(page, ticked_at + 40)
+        page.wait_for_function(  # a later frame: the same scale, another longest arrow
+            f"!document.querySelector('[data-stat=\"arrow-note\"]').textContent.includes('(longest now {unit[2]})')",
+            timeout=60_000,
+        )
+        assert f"one cell = |∇x| {unit[1]} (" in stat(page, "arrow-note")
+        assert math.isfinite(number(page, "gradg"))
+        page.screenshot(path=str(ARTIFACTS / "minimax-saturates-fixed-scale-1920x1080.png"))
+        page.locator(".mm-panel label").filter(has_text="fixed scale").click()
+        assert "scaled per frame" in stat(page, "arrow-note")
+        page.get_by_role("button", name="Pause", exact=True).click()
+        page.get_by_role("button", name="Resume", exact=True).wait_for(timeout=60_000)
         assert not errors, errors
 
 

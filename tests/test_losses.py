@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.losses import LOSSES, gradient_penalty
+from core.losses import LOSSES, decision_label, decision_level, gradient_penalty
 
 L3 = math.log(3.0)  # sigmoid(ln 3) = 0.75, sigmoid(-ln 3) = 0.25
 REAL = torch.tensor([0.0, L3])  # D(x) = 0.5, 0.75
@@ -88,3 +88,54 @@ def test_gradient_penalty_of_a_linear_critic_is_exact():
 
 def test_only_losses_with_targets_accept_smoothing():
     assert {name for name, loss in LOSSES.items() if loss.targets} == {"minimax", "nonsaturating", "lsgan"}
+
+
+# ---- the decision level: where D cannot tell data from samples ---------------------------------------------
+def test_decision_level_and_its_label_by_hand():
+    # D* = (1 - eps) p_data / (p_data + p_g), at p_g = p_data: (1 - eps) / 2; least squares a = 0, b = 1 - eps:
+    # D* = (b p_data + a p_g) / (p_data + p_g), the same; hinge: the margins' midpoint; critics: no level
+    assert decision_level("minimax") == decision_level("nonsaturating") == decision_level("lsgan") == 0.5
+    assert decision_level("nonsaturating", 0.2) == pytest.approx(0.4)
+    assert decision_level("lsgan", 0.2) == pytest.approx(0.4)
+    assert decision_level("minimax", 0.05) == pytest.approx(0.475)
+    assert decision_level("hinge") == 0.0
+    assert decision_level("wgan") is None and decision_level("wgan-gp") is None
+    assert decision_label("nonsaturating") == "1/2" and decision_label("lsgan") == "1/2"
+    assert decision_label("nonsaturating", 0.2) == "(1 − ε)/2 = 0.40"
+    assert decision_label("minimax", 0.05) == "(1 − ε)/2 = 0.475"
+    assert decision_label("hinge") == "0" and decision_label("wgan-gp") is None
+    with pytest.raises(ValueError):
+        decision_level("hinge", 0.1)  # no targets to smooth
+
+
+def point_loss(loss, eps, r):
+    """D's loss at one point x where p_data / (p_data + p_g) = r, as a function of D's raw output t there:
+    r l_real(t) + (1 - r) l_fake(t) (up to a constant), from the loss's own d(real, fake, eps)."""
+    anchor = torch.zeros(1)
+    return lambda t: r * loss.d(t.reshape(1), anchor, eps) + (1 - r) * loss.d(anchor, t.reshape(1), eps)
+
+
+def argmin_output(loss, eps, r):
+    """D's output (the probability for the log-loss family) at the numerical argmin over raw outputs t."""
+    t = torch.linspace(-12, 12, 240_001, dtype=torch.float64)
+    values = torch.vmap(point_loss(loss, eps, r))(t)
+    return loss.output(t[values.argmin()]).item()
+
+
+@pytest.mark.parametrize(
+    "name, eps",
+    [("minimax", 0.0), ("nonsaturating", 0.2), ("minimax", 0.35), ("lsgan", 0.0), ("lsgan", 0.2), ("hinge", 0.0)],
+)
+def test_decision_level_is_where_ds_loss_is_lowest_when_p_g_equals_p_data(name, eps):
+    loss, level = LOSSES[name], decision_level(name, eps)
+    # on either side of p_g = p_data (r = 1/2 -+ 0.01) D's optimum is D*(r); the level lies halfway: for the
+    # log and least-squares losses D*(r) = (1 - eps) r is linear, for the hinge D* jumps from -1 to +1
+    below, above = argmin_output(loss, eps, 0.49), argmin_output(loss, eps, 0.51)
+    assert (below + above) / 2 == pytest.approx(level, abs=1e-3)
+    assert below < level < above
+    if name != "hinge":  # smooth losses: the optimum at r = 1/2 itself, where the derivative vanishes
+        assert argmin_output(loss, eps, 0.5) == pytest.approx(level, abs=1e-3)
+        raw = torch.logit(torch.tensor(level, dtype=torch.float64)) if loss.probability else torch.tensor(level)
+        raw = raw.clone().requires_grad_(True)
+        (slope,) = torch.autograd.grad(point_loss(loss, eps, 0.5)(raw), raw)
+        assert abs(slope.item()) < 1e-6

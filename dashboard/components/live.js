@@ -82,6 +82,20 @@ function fmt(v) {
   return v.toFixed(2);
 }
 
+function fmtSig(v) {  // three significant digits for values spanning decades: 231, 4.55, 0.00623, 3.5e-5
+  if (!Number.isFinite(v)) return "–";
+  const a = Math.abs(v);
+  if (a === 0) return "0";
+  if (a >= 1000) return v.toFixed(0);
+  if (a < 1e-3) return v.toExponential(1);
+  return String(+v.toPrecision(3));
+}
+
+function niceCeil(v) {  // the smallest of 1, 2, 5 x 10^k at or above v
+  const mag = Math.pow(10, Math.floor(Math.log10(v)));
+  return +([1, 2, 5, 10].map((m) => m * mag).find((s) => s >= v * (1 - 1e-9)) || 10 * mag).toPrecision(6);
+}
+
 // ---- square views of the data plane -----------------------------------------------------------------
 function plane(ctx, bounds) {
   const W = ctx.canvas.width, H = ctx.canvas.height;
@@ -131,25 +145,38 @@ function contour(ctx, P, values, n, level, bounds) {  // marching squares on the
   ctx.stroke();
 }
 
-function arrows(ctx, P, at, uv, perSide) {
+function longestArrow(uv) {
   let most = 0;
   for (let i = 0; i < uv.length; i += 2) most = Math.max(most, Math.hypot(uv[i], uv[i + 1]));
+  return most;
+}
+
+const ARROW_CAP = 2;  // cells: on a fixed scale, longer arrows are cut to this length and drawn in red
+
+// unit: |grad_x| drawn one cell long (a fixed scale), or null: this frame's longest arrow is 0.45 cell.
+// Returns how many arrows were cut.
+function arrows(ctx, P, at, uv, perSide, unit) {
+  const most = longestArrow(uv), cell = P.W / perSide;
   if (!(most > 0)) return 0;
-  const reach = (0.45 * P.W) / perSide;
-  ctx.strokeStyle = "rgba(40,40,40,0.7)";
-  ctx.lineWidth = 1.2 * DPR;
-  ctx.beginPath();
+  const perUnit = unit ? cell / unit : (0.45 * cell) / most, cap = ARROW_CAP * cell;
+  const paths = [new Path2D(), new Path2D()];  // drawn to scale, cut
+  let cut = 0;
   for (let i = 0; i < at.length; i += 2) {
     const x = P.px(at[i]), y = P.py(at[i + 1]);
-    const u = (uv[i] / most) * reach, w = (-uv[i + 1] / most) * reach;  // screen y points down
+    let u = uv[i] * perUnit, w = -uv[i + 1] * perUnit;  // screen y points down
+    const len = Math.hypot(u, w), over = len > cap;
+    if (over) { u *= cap / len; w *= cap / len; cut += 1; }
     if (Math.hypot(u, w) < 1) continue;
-    ctx.moveTo(x, y); ctx.lineTo(x + u, y + w);
+    const path = paths[over ? 1 : 0];
+    path.moveTo(x, y); path.lineTo(x + u, y + w);
     const ang = Math.atan2(w, u), head = Math.min(5 * DPR, 0.4 * Math.hypot(u, w));
-    ctx.moveTo(x + u, y + w); ctx.lineTo(x + u - head * Math.cos(ang - 0.5), y + w - head * Math.sin(ang - 0.5));
-    ctx.moveTo(x + u, y + w); ctx.lineTo(x + u - head * Math.cos(ang + 0.5), y + w - head * Math.sin(ang + 0.5));
+    path.moveTo(x + u, y + w); path.lineTo(x + u - head * Math.cos(ang - 0.5), y + w - head * Math.sin(ang - 0.5));
+    path.moveTo(x + u, y + w); path.lineTo(x + u - head * Math.cos(ang + 0.5), y + w - head * Math.sin(ang + 0.5));
   }
-  ctx.stroke();
-  return most;
+  ctx.lineWidth = 1.2 * DPR;
+  ctx.strokeStyle = "rgba(40,40,40,0.7)"; ctx.stroke(paths[0]);
+  ctx.strokeStyle = "rgba(190,20,20,0.75)"; ctx.stroke(paths[1]);
+  return cut;
 }
 
 function densityOfSamples(xy, bounds, n) {  // a 2-D histogram, blurred once: the density view of p_g
@@ -206,10 +233,15 @@ function chart(ctx, box, xs, series, opts) {
   ctx.strokeStyle = "rgba(0,0,0,0.2)"; ctx.lineWidth = 1;
   ctx.strokeRect(x0 + 0.5, y0 + 0.5, x1 - x0, y1 - y0);
   if (n < 1) return;
+  // logy: the values' log10 is drawn (values <= 0 are left out), the ticks are labelled with the values
+  const ty = opts.logy ? (v) => (v > 0 ? Math.log10(v) : NaN) : (v) => v;
   let lo = opts.lo, hi = opts.hi;
   if (lo === undefined || hi === undefined) {
     lo = Infinity; hi = -Infinity;
-    for (const s of series) for (const v of s.ys) if (Number.isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    for (const s of series) for (const v0 of s.ys) {
+      const v = ty(v0);
+      if (Number.isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    }
     if (!Number.isFinite(lo)) { lo = 0; hi = 1; }
     if (hi - lo < 1e-9) { hi += 0.5; lo -= 0.5; }
     const m = 0.06 * (hi - lo); lo -= m; hi += m;
@@ -219,31 +251,41 @@ function chart(ctx, box, xs, series, opts) {
   const sx = (x) => x0 + (((opts.logx ? Math.log10(Math.max(1, x)) : x) - xa) / Math.max(xb - xa, 1e-9)) * (x1 - x0);
   const sy = (y) => y1 - ((y - lo) / (hi - lo)) * (y1 - y0);
   ctx.fillStyle = "rgba(0,0,0,0.55)";
-  for (const t of niceTicks(lo, hi, 3)) {
-    ctx.fillText(fmt(t), X + 2, sy(t) + 4 * DPR);
+  const ticks = opts.logy && hi - lo >= 2
+    ? niceTicks(lo, hi, 3).map(Math.round).filter((t, i, all) => t >= lo && t <= hi && all.indexOf(t) === i)
+    : niceTicks(lo, hi, 3);
+  for (const t of ticks) {
+    ctx.fillText(opts.logy ? fmtSig(Math.pow(10, t)) : fmt(t), X + 2, sy(t) + 4 * DPR);
     ctx.strokeStyle = "rgba(0,0,0,0.06)"; ctx.beginPath(); ctx.moveTo(x0, sy(t)); ctx.lineTo(x1, sy(t)); ctx.stroke();
   }
   ctx.fillText(fmt(xs[0]), x0, y1 + 12 * DPR);
   const last = fmt(xs[n - 1]);
   ctx.fillText(last, x1 - ctx.measureText(last).width, y1 + 12 * DPR);
-  if (opts.hline !== undefined && opts.hline !== null && opts.hline > lo && opts.hline < hi) {
+  const hline = opts.hline !== undefined && opts.hline !== null && opts.hline > lo && opts.hline < hi;
+  if (hline) {
     ctx.setLineDash([4 * DPR, 4 * DPR]); ctx.strokeStyle = "rgba(0,0,0,0.5)";
     ctx.beginPath(); ctx.moveTo(x0, sy(opts.hline)); ctx.lineTo(x1, sy(opts.hline)); ctx.stroke();
     ctx.setLineDash([]);
-    ctx.fillStyle = "rgba(0,0,0,0.6)"; ctx.fillText(opts.hlineLabel || "", x1 - 60 * DPR, sy(opts.hline) - 3 * DPR);
   }
   ctx.save(); ctx.beginPath(); ctx.rect(x0, y0, x1 - x0, y1 - y0); ctx.clip();
   for (const s of series) {
     ctx.strokeStyle = s.colour; ctx.lineWidth = 1.6 * DPR; ctx.beginPath();
     let started = false;
     for (let i = 0; i < n; i++) {
-      const v = s.ys[i];
+      const v = ty(s.ys[i]);
       if (!Number.isFinite(v)) { started = false; continue; }
       if (!started) { ctx.moveTo(sx(xs[i]), sy(v)); started = true; } else ctx.lineTo(sx(xs[i]), sy(v));
     }
     ctx.stroke();
   }
   ctx.restore();
+  if (hline) {  // the line's label on a white card over the curves
+    const label = opts.hlineLabel || "", lw = ctx.measureText(label).width;
+    ctx.fillStyle = "rgba(255,255,255,0.85)";
+    ctx.fillRect(x1 - lw - 6 * DPR, sy(opts.hline) - 13 * DPR, lw + 4 * DPR, 12 * DPR);
+    ctx.fillStyle = "rgba(0,0,0,0.7)";
+    ctx.fillText(label, x1 - lw - 4 * DPR, sy(opts.hline) - 3 * DPR);
+  }
 }
 
 // ---- the component ------------------------------------------------------------------------------------
@@ -254,9 +296,11 @@ const HTML = `
   <div class="mm-stat"><span class="mm-label">iterations/s</span><span class="mm-value" data-stat="its">0</span></div>
   <div class="mm-stat"><span class="mm-label">modes captured</span><span class="mm-value" data-stat="modes">0</span></div>
   <div class="mm-stat"><span class="mm-label">high quality</span><span class="mm-value" data-stat="hq">–</span></div>
+  <div class="mm-stat" title="KL(q ‖ p) between G's high-quality samples per mode (q) and the modes' weights (p): 0 for the right proportions, log K for one mode of K"><span class="mm-label">reverse KL (nats)</span><span class="mm-value" data-stat="rkl">–</span></div>
   <div class="mm-stat"><span class="mm-label" data-stat="dreal-label">D(x), data</span><span class="mm-value" data-stat="dreal">–</span></div>
   <div class="mm-stat"><span class="mm-label" data-stat="dfake-label">D(G(z)), samples</span><span class="mm-value" data-stat="dfake">–</span></div>
   <div class="mm-stat"><span class="mm-label">JSD (nats)</span><span class="mm-value" data-stat="jsd">–</span></div>
+  <div class="mm-stat" title="The norm of the gradient of G's loss over G's weights at its last update: how hard G is being pushed"><span class="mm-label">|∇G|</span><span class="mm-value" data-stat="gradg">–</span></div>
   <div class="mm-state"><span class="mm-badge" data-stat="state">idle</span><span class="mm-message" data-stat="message"></span></div>
 </div>
 <div class="mm-grid">
@@ -270,10 +314,12 @@ const HTML = `
   </figure>
   <figure class="mm-panel">
     <figcaption><b>Discriminator</b> <span data-stat="surface-title">D(x)</span>
-      <label><input type="checkbox" data-opt="arrows" checked> G's gradient</label></figcaption>
+      <label><input type="checkbox" data-opt="arrows" checked> G's gradient</label>
+      <label title="Arrow length proportional to the gradient, on one scale kept from the moment you tick this (a new scale after a restart)"><input type="checkbox" data-opt="fixedArrows"> fixed scale</label></figcaption>
     <canvas data-view="surface"></canvas>
     <div class="mm-legend"><span data-stat="lo">0</span><i class="mm-bar"></i><span data-stat="hi">1</span>
-      <span data-stat="boundary-note">— D = 1/2</span></div>
+      <span data-stat="boundary-note" title="The black line and the white of the colours: where D cannot tell data from samples, its optimum where p_g = p_data">— D = 1/2</span>
+      <span class="mm-arrow-note" data-stat="arrow-note"></span></div>
   </figure>
   <div class="mm-column">
     <figure class="mm-panel">
@@ -293,7 +339,8 @@ function setup(parent, setTriggerValue) {
   root.className = "mm-root";
   root.innerHTML = HTML;
   parent.appendChild(root);
-  const state = { root, opts: { arrows: true }, staticKey: null, pdataImage: null, last: null, setTriggerValue };
+  const state = { root, opts: { arrows: true }, staticKey: null, pdataImage: null, last: null, setTriggerValue,
+                  arrowUnit: null, arrowSince: 0 };
   root.querySelectorAll("[data-opt]").forEach((box) => {
     state.opts[box.dataset.opt] = box.checked;
     box.addEventListener("change", () => { state.opts[box.dataset.opt] = box.checked; if (state.last) draw(state, state.last); });
@@ -315,12 +362,14 @@ function stats(state, d) {
   q("its").textContent = d.its.toFixed(0);
   q("updates").textContent = `${d.d_steps} / ${d.g_steps}`;
   q("modes").textContent = `${m.modes_captured} / ${m.modes_total}`;
-  q("hq").textContent = `${(100 * m.high_quality).toFixed(0)}%`;
+  q("hq").textContent = Number.isFinite(m.high_quality) ? `${(100 * m.high_quality).toFixed(0)}%` : "–";
   q("dreal").textContent = Number.isFinite(m.d_real) ? m.d_real.toFixed(3) : "–";
   q("dfake").textContent = Number.isFinite(m.d_fake) ? m.d_fake.toFixed(3) : "–";
   q("dreal-label").textContent = prob ? "D(x), data" : "D score, data";
   q("dfake-label").textContent = prob ? "D(G(z)), samples" : "D score, samples";
   q("jsd").textContent = Number.isFinite(m.jsd) ? m.jsd.toFixed(3) : "–";
+  q("rkl").textContent = Number.isFinite(m.reverse_kl) ? m.reverse_kl.toFixed(2) : "–";
+  q("gradg").textContent = fmtSig(d.grad_norm_g);
   const badge = q("state");
   badge.textContent = d.state;
   badge.className = `mm-badge mm-${d.state}`;
@@ -366,35 +415,57 @@ function drawSurface(state, d, a) {
   ctx.imageSmoothingEnabled = true;
   ctx.drawImage(gridImage(a.surface, n, DIVERGING, false), 0, 0, P.W, P.H);
   const [lo, hi] = d.surface_range;
-  if (d.boundary !== null && d.boundary !== undefined && hi > lo) {
+  if (d.boundary !== null && d.boundary !== undefined && hi > lo) {  // payload.py puts the level at 127.5
     ctx.strokeStyle = "rgba(20,20,20,0.85)"; ctx.lineWidth = 1.5 * DPR;
-    contour(ctx, P, a.surface, n, ((d.boundary - lo) / (hi - lo)) * 255, d.bounds);
+    contour(ctx, P, a.surface, n, 127.5, d.bounds);
   }
   dots(ctx, P, a.samples, "rgba(0,0,0,0.55)", 2 * DPR);
-  if (state.opts.arrows) arrows(ctx, P, a.arrows_at, a.arrows, Math.round(Math.sqrt(a.arrows_at.length / 2)));
+  const note = arrowScale(state, d, a);
+  if (state.opts.arrows) {
+    const cut = arrows(ctx, P, a.arrows_at, a.arrows, Math.round(Math.sqrt(a.arrows_at.length / 2)), state.arrowUnit);
+    if (cut) note.push(`${cut} cut at ${ARROW_CAP} cells (red)`);
+  }
   axesFrame(ctx, P, d.bounds);
   const q = (name) => state.root.querySelector(`[data-stat="${name}"]`);
   q("lo").textContent = fmt(lo); q("hi").textContent = fmt(hi);
-  q("surface-title").textContent = d.probability ? "D(x) = P(real)" : "critic score D(x)";
+  q("surface-title").textContent = d.surface_title;
   q("boundary-note").textContent = d.boundary === null ? "(no decision level: a critic ranks, it does not classify)"
-    : `— D = ${d.boundary}`;
+    : `— D = ${d.boundary_label}`;
+  q("arrow-note").textContent = state.opts.arrows ? note.join("; ") : "";
+}
+
+// The arrows' scale. Per frame: the longest arrow is drawn 0.45 cell long, whatever its size. Fixed: one
+// cell stands for |grad_x| = unit, chosen (1, 2 or 5 x 10^k, at or above the longest arrow) on the first
+// frame drawn with the box ticked and kept until it is unticked or the run restarts, so a shrinking
+// gradient draws shrinking arrows.
+function arrowScale(state, d, a) {
+  const longest = longestArrow(a.arrows);
+  if (!state.opts.fixedArrows || (state.arrowUnit && d.iteration < state.arrowSince)) state.arrowUnit = null;
+  if (state.opts.fixedArrows && !state.arrowUnit && longest > 0) {
+    state.arrowUnit = niceCeil(longest); state.arrowSince = d.iteration;
+  }
+  return state.arrowUnit
+    ? [`arrows −∇x of G's loss, fixed scale: one cell = |∇x| ${fmtSig(state.arrowUnit)} (longest now ${fmtSig(longest)})`]
+    : [`arrows −∇x of G's loss, scaled per frame (longest |∇x| = ${fmtSig(longest)})`];
 }
 
 function drawConvergence(state, d, a) {
   const canvas = state.root.querySelector('[data-view="convergence"]');
-  const ctx = fit(canvas, 0.72);
+  const ctx = fit(canvas, 0.96);
   const W = ctx.canvas.width, H = ctx.canvas.height;
   ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, W, H);
   const h = a.history, e = a.evals, logx = state.opts.logx;
-  const third = H / 3;
-  chart(ctx, [0, 0, W, third], h.iteration, [
+  const row = H / 4;
+  chart(ctx, [0, 0, W, row], h.iteration, [
     { ys: h.d_real, colour: `rgb(${REAL})`, label: "data" }, { ys: h.d_fake, colour: `rgb(${FAKE})`, label: "samples" }],
     { title: d.probability ? "mean D(x)" : "mean D score", lo: d.probability ? 0 : undefined, hi: d.probability ? 1 : undefined,
-      hline: d.probability ? 0.5 : null, hlineLabel: "Nash: 1/2", logx });
-  chart(ctx, [0, third, W, third], h.iteration, [
+      hline: d.boundary, hlineLabel: `Nash: ${d.boundary_label}`, logx });
+  chart(ctx, [0, row, W, row], h.iteration, [
     { ys: h.loss_d, colour: "#1f4e79", label: "D loss" }, { ys: h.loss_g, colour: SAMPLE, label: "G loss" }],
     { title: "losses", logx });
-  chart(ctx, [0, 2 * third, W, third], e.iteration, [{ ys: e.jsd, colour: "#444", label: "JSD" }],
+  chart(ctx, [0, 2 * row, W, row], h.iteration, [{ ys: h.grad_norm_g, colour: SAMPLE, label: "|∇G|" }],
+    { title: "G's gradient over its weights (log scale)", logx, logy: true });
+  chart(ctx, [0, 3 * row, W, row], e.iteration, [{ ys: e.jsd, colour: "#444", label: "JSD" }],
     { title: "JSD(p_data, p_g)", lo: 0, hi: Math.log(2) * 1.02, logx, hline: Math.log(2), hlineLabel: "log 2" });
 }
 
@@ -436,7 +507,7 @@ function arraysOf(d) {
     samples: unquantise(decode(d.samples, Uint16Array), d.bounds), surface: decode(d.surface, Uint8Array),
     arrows_at: decode(d.arrows_at, Float32Array), arrows: decode(d.arrows, Float32Array),
     manifold: decode(d.manifold, Float32Array), shares: decode(d.shares, Uint8Array),
-    history: curves(d.history, ["iteration", "d_real", "d_fake", "loss_d", "loss_g"]),
+    history: curves(d.history, ["iteration", "d_real", "d_fake", "loss_d", "loss_g", "grad_norm_g"]),
     evals: curves(d.evals, ["iteration", "jsd", "modes_captured", "high_quality"]),
   };
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.losses import LOSSES
+from core.objective import objective_latex
 
 from .. import controls
 from ..live import live_view
@@ -21,13 +22,14 @@ def train_page() -> None:
     runner, slots = session_runner(), training_slots()
     controls.sidebar(runner, slots)
     live_view(runner, slots)
-    loss = LOSSES[runner.config.loss]
-    st.markdown(f"**The game now: {runner.config.loss}**, k = {runner.config.k} — {loss.note}")
+    config = runner.config
+    st.markdown(f"**The game now: {config.loss}**, k = {config.k} — {LOSSES[config.loss].note}")
+    d_latex, g_latex = objective_latex(config)  # the loss with every active remedy's term and value
     left, right = st.columns(2)
     with left:
         st.caption("Discriminator")
-        st.latex(loss.d_latex)
+        st.latex(d_latex)
     with right:
         st.caption("Generator")
-        st.latex(loss.g_latex)
+        st.latex(g_latex)
     controls.config_to_url(runner.config)
