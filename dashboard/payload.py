@@ -138,6 +138,7 @@ def payload(snap: Snapshot, include_static: bool = True) -> dict:
             d_real=finite(m.d_real),
             d_fake=finite(m.d_fake),
             jsd=finite(m.jsd),
+            mode_width=finite(m.mode_width),
             reverse_kl=finite(m.reverse_kl),
         ),
         samples=points(snap.samples, snap.bounds),

@@ -101,6 +101,7 @@ def test_the_board_trains_and_pauses_in_a_real_browser(server):
         # G's gradient norm is live: a finite number that moves with every G update; reverse KL is shown
         assert math.isfinite(number(page, "gradg")) and math.isfinite(wait_stat_changes(page, "gradg"))
         assert 0 <= number(page, "rkl") <= round(math.log(8), 2)  # 0 for the right shares, log 8 on one mode
+        assert float(stat(page, "width").rstrip("×")) > 0  # mode width beside the JSD, which cannot see it
         page.get_by_role("button", name="Pause", exact=True).click()
         page.get_by_role("button", name="Resume", exact=True).wait_for(timeout=60_000)
         page.wait_for_function(  # the paused frame: as many D as G updates at k = 1, one per iteration
