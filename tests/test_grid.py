@@ -96,5 +96,8 @@ def test_the_grid_cannot_see_modes_too_wide_but_mode_width_does():
     assert jsd(samples, data) < 0.03 < true / 5  # what the docstring says: far below the truth
     assert mode_width(samples, data) == pytest.approx(2.0, abs=0.1)
     assert mode_width(exact(data, 2500), data) == pytest.approx(1.0, abs=0.05)
+    assert math.isnan(mode_width(np.zeros((100, 2)), data))  # G still at the centre: no mode, no width
+    strays = np.concatenate([samples, np.zeros((1500, 2))])  # 1,500 of 4,000 samples far from every mode
+    assert mode_width(strays, data) == pytest.approx(2.0, abs=0.1)
     one_d = line(means=(-3, 0, 3), stds=(0.1, 0.2, 0.3), weights=(1, 1, 1))
     assert mode_width(exact(one_d, 20_000), one_d) == pytest.approx(1.0, abs=0.03)  # chi(1): median 0.674

@@ -300,7 +300,7 @@ const HTML = `
   <div class="mm-stat"><span class="mm-label" data-stat="dreal-label">D(x), data</span><span class="mm-value" data-stat="dreal">–</span></div>
   <div class="mm-stat"><span class="mm-label" data-stat="dfake-label">D(G(z)), samples</span><span class="mm-value" data-stat="dfake">–</span></div>
   <div class="mm-stat" title="At the grid's resolution (both densities seen through a kernel one cell wide): it cannot see modes too wide or too narrow; the mode width can"><span class="mm-label">JSD (nats)</span><span class="mm-value" data-stat="jsd">–</span></div>
-  <div class="mm-stat" title="How wide G's modes are against p_data's: median distance to the nearest mode in that mode's stds, over p_data's own median. 1 = as wide as p_data's modes, 2 = twice too wide"><span class="mm-label">mode width</span><span class="mm-value" data-stat="width">–</span></div>
+  <div class="mm-stat" title="How wide G's modes are against p_data's: median distance to the nearest mode in that mode's stds, over p_data's own median. 1 = as wide as p_data's modes, 2 = twice too wide"><span class="mm-label">mode width (× p<sub>data</sub>'s)</span><span class="mm-value" data-stat="width">–</span></div>
   <div class="mm-stat" title="The norm of the gradient of G's loss over G's weights at its last update: how hard G is being pushed"><span class="mm-label">|∇G|</span><span class="mm-value" data-stat="gradg">–</span></div>
   <div class="mm-state"><span class="mm-badge" data-stat="state">idle</span><span class="mm-message" data-stat="message"></span></div>
 </div>
@@ -370,7 +370,7 @@ function stats(state, d) {
   q("dfake-label").textContent = prob ? "D(G(z)), samples" : "D score, samples";
   q("jsd").textContent = Number.isFinite(m.jsd) ? m.jsd.toFixed(3) : "–";
   q("rkl").textContent = Number.isFinite(m.reverse_kl) ? m.reverse_kl.toFixed(2) : "–";
-  q("width").textContent = Number.isFinite(m.mode_width) ? `${m.mode_width.toFixed(2)}×` : "–";
+  q("width").textContent = Number.isFinite(m.mode_width) ? m.mode_width.toFixed(2) : "–";
   q("gradg").textContent = fmtSig(d.grad_norm_g);
   const badge = q("state");
   badge.textContent = d.state;
