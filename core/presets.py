@@ -24,34 +24,39 @@ GRID25_TEXT = (
     "A 5 x 5 grid of Gaussians, PacGAN's benchmark: 25 modes in a square is much harder than 8 on a ring. "
     "The plain GAN of ring8 drops most of the grid: over seeds 0-3 here it holds 7 to 11 of the 25 modes "
     "after 6,000 iterations (9.25 on average), with more than half of its samples of high quality in every "
-    "seed. Watch the mode heatmap: a few bright "
-    "columns and many dark ones. This is the baseline that remedies for mode collapse must beat."
+    "seed. Watch the mode heatmap (one row per mode): a few bright rows and many dark ones. Then try the "
+    "sidebar's remedies on it."
 )
 
 PRESETS: dict[str, Preset] = {
     "ring8": Preset(
         _RING,
         (
-            "Eight tight Gaussians on a circle, non-saturating loss, k = 1. Watch G's samples spread from the "
-            "centre and find the modes one by one. How many it keeps depends on the seed: over seeds 0-3 here "
-            "G holds 4.75 of the eight on average after 6,000 iterations (7 in the best seed, 2 in the worst), "
-            "with most of its samples on the modes it holds; the modes it misses are mode dropping. As p_g "
-            "approaches p_data, mean D(x) on data drifts towards 1/2 and D's surface flattens towards the "
-            "equilibrium D* = p_data / (p_data + p_g) = 1/2 (0.58 over the second half in the seed that holds "
-            "seven modes, 0.70 in the one that holds two)."
+            "Eight tight Gaussians on a circle, non-saturating loss, k = 1. Watch G's samples leave the "
+            "centre (by iteration 50 half of them are more than 1.4 from it; the ring's radius is 2) and "
+            "gather on the modes, gaining and losing some as they go (the mode heatmap). How many it keeps "
+            "depends on the seed: over seeds 0-3 here G holds 4.75 of the eight on average after 6,000 "
+            "iterations (7 in the best seed, 2 in the worst), with most of its samples on the modes it holds; "
+            "the modes it misses are mode dropping. At p_g = p_data the optimal discriminator is "
+            "D* = p_data / (p_data + p_g) = 1/2 everywhere. G does not get there: mean D(x) on data stays "
+            "above the dashed 1/2 line, nearer it in the seed that holds seven modes (0.58 over the second "
+            "half) than in the one that holds two (0.70)."
         ),
     ),
     "grid25": Preset(_RING.replace(dataset="grid"), GRID25_TEXT),
     "minimax-saturates": Preset(
         _RING.replace(loss="minimax", k=5, lr_d=2e-3, steps=1000),
         (
-            "The paper's own objective, G minimising log(1 - D(G(z))), against a fast discriminator (k = 5). "
-            "Within ten iterations D rejects G's samples with confidence, D(G(z)) sits near 0 where "
-            "log(1 - D) is flat, and G's gradient is under a tenth of what the non-saturating loss would give "
-            "on the same weights: the samples crawl. After 500 iterations, over seeds 0-3 here, 8% of them are "
-            "of high quality against 55% with the non-saturating loss (JSD 0.61 against 0.51). Switch the loss "
-            "to non-saturating and watch them reach the modes. This is why the paper recommends maximising "
-            "log D(G(z)) instead."
+            "The paper's own objective, G minimising log(1 - D(G(z))), against a fast discriminator (k = 5, "
+            "lr_d = 2e-3). By iteration 10 D rejects G's samples: D(G(z)) is under 0.01 over seeds 0-3 here, "
+            "where log(1 - D) is flat, and G's gradient is under a tenth of what the non-saturating loss would "
+            "give on the same weights. The samples still move, in one streak: by iteration 30 they are out at "
+            "the ring on one side, some past the edge of the view, and few land on a mode (8% of high quality "
+            "after 500 iterations, against 55% with the non-saturating loss). Switch the loss to "
+            "non-saturating around iteration 100: G's gradient norm jumps from about 1 to about 100, and "
+            "within 50 iterations the samples are back in view and on a mode, but one mode only, for the 500 "
+            "iterations after. The paper's fix mends G's gradient; against this fast D it does not bring the "
+            "other modes."
         ),
     ),
     "mode-collapse": Preset(
@@ -78,11 +83,12 @@ PRESETS: dict[str, Preset] = {
     "strong-discriminator": Preset(
         _RING.replace(k=5),
         (
-            "k = 5 discriminator updates per generator update (Algorithm 1's k). D stays near its optimum for "
-            "the current G, so D(x) and D(G(z)) stay far apart (over seeds 0-3 here, a gap of 0.47 over the "
-            "second half of 2,000 iterations against 0.31 with k = 1), and G, chasing a sharp D, holds a few "
-            "modes (2 to 4 of eight). The theory's 'D optimal at every "
-            "step' is not by itself a recipe for better training."
+            "k = 5 discriminator updates per generator update (Algorithm 1's k): D takes five steps towards its "
+            "optimum for the current G for each step of G, so D(x) and D(G(z)) stay far apart (over seeds 0-3 "
+            "here, a gap of 0.47 over the second half of 2,000 iterations against 0.31 with k = 1). G, chasing "
+            "a sharp D, holds a few modes at 2,000 iterations (2 to 4 of eight), no more than with k = 1 (3.25 "
+            "on average either way). The theory's 'D optimal at every step' is not by itself a recipe for "
+            "better training."
         ),
     ),
     "wgan-gp": Preset(
@@ -90,9 +96,10 @@ PRESETS: dict[str, Preset] = {
         (
             "Wasserstein GAN with gradient penalty (Gulrajani et al. 2017), k = 5. D is a critic: its output "
             "is a score, not a probability, so the surface shows a slope rather than a 1/2 plateau. Watch the "
-            "samples glide down the critic's slope: over seeds 0-3 here, three of four reach all eight modes "
-            "with nearly equal mass by iteration 4,000 (reverse KL 0.04 to 0.06; the fourth has found none "
-            "yet), while the high-quality share climbs slowly (0.42 at 4,000)."
+            "samples climb it (G maximises D(G(z)), so its arrows point to higher scores): over seeds 0-3 "
+            "here, three of four reach all eight modes with nearly equal mass by iteration 4,000 (reverse KL "
+            "0.04 to 0.06; the fourth has found none yet), while the high-quality share rises slowly (0.42 at "
+            "4,000)."
         ),
     ),
 }
@@ -101,7 +108,10 @@ PRESETS: dict[str, Preset] = {
 # ---- remedies: the mode-collapse scenario with one remedy on, shorter so that three seeds fit in a test.
 # Each claim compares seeds 0, 1, 2 with and without the remedy over the same 2,000 iterations; "modes
 # held" is modes captured averaged over the evaluations of the second half (every 250 iterations from
-# 1,000), which a single last evaluation would make a coin toss. tests/test_remedy_presets.py checks them.
+# 1,000), which a single last evaluation would make a coin toss; "mode shares shift" is how much the shares
+# of the modes among G's high-quality samples change between two of those evaluations (total variation: the
+# least fraction of those samples that must change mode), so that fewer samples on modes do not pass for
+# less hopping. tests/test_remedy_presets.py checks them.
 REMEDY_STEPS = 2000
 COLLAPSE = PRESETS["mode-collapse"].config.replace(steps=REMEDY_STEPS, eval_every=250)
 
@@ -109,7 +119,7 @@ FM_TEXT = (
     "Feature matching (Salimans et al. 2016), W = 1: G stops trying to fool D and matches the mean of D's "
     "last hidden features on data instead. Over seeds 0-2 and 2,000 iterations of the mode-collapse "
     "scenario (measured here), G holds 3.1 modes on average over the second half against 2.4 without the "
-    "remedy, and its mode shares hop a little less (0.080 against 0.105 between evaluations). It is no cure: "
+    "remedy, and its mode shares shift less between evaluations (0.40 against 0.55). It is no cure: "
     "G does not end closer to the right proportions (reverse KL 0.97 against 0.85) and fewer of its samples "
     "are of high quality (0.32 against 0.43). Lower W mixes the adversarial loss back in."
 )
@@ -118,33 +128,34 @@ MBD_TEXT = (
     "of its batch are. In this 2-D setting it does not bring the modes back: over seeds 0-2 and 2,000 "
     "iterations (measured here) G holds 1.5 modes on average over the second half against 2.4 without it. "
     "What it shows instead is D winning: G's first samples sit together, the kernel tells their batch from "
-    "a batch of data at once, and at the end D(x) - D(G(z)) is 0.83 against 0.42 (with seed 0, G never "
-    "reaches a mode). Try the cheaper std-dev feature from the Remedies section."
+    "a batch of data at once (D(x) - D(G(z)) is over 0.9 by iteration 50), and at the end it is 0.83 "
+    "against 0.42 (with seed 0, G never reaches a mode). Try the cheaper std-dev feature from the Remedies "
+    "section."
 )
 HA_TEXT = (
     "Historical averaging (Salimans et al. 2016), lambda = 0.01: each player's loss gains the squared "
     "distance of its weights from the mean of its past weights. It does not capture more modes here: over "
     "seeds 0-2 and 2,000 iterations (measured here) G holds 1.4 modes on average over the second half "
-    "against 2.4 without it, with a high-quality share of 0.08 against 0.43. What holds is what it is for, "
-    "damping oscillation: the mode shares change three times less between evaluations (0.035 against "
-    "0.105). Watch the heatmap: steady stripes, slow to form. At lambda = 0.1 G barely leaves its starting "
-    "weights."
+    "against 2.4 without it, with a high-quality share of 0.08 against 0.43. What it is for, damping "
+    "oscillation, shows only a little: its mode shares shift by 0.42 between evaluations against 0.55. "
+    "Watch the heatmap: mostly dark, as few samples reach a mode. At lambda = 0.1 G finds almost nothing: "
+    "at most 2% of its samples are of high quality after 2,000 iterations."
 )
 UNROLLED_TEXT = (
     "Unrolled GAN (Metz et al. 2017), K = 3: G's loss is taken against D after three more updates on the "
     "same batch, differentiated through them, so G anticipates D's answer; D's own weights never see the "
     "unrolling. Over seeds 0-2 and 2,000 iterations (measured here) G holds 3.8 modes on average over the "
     "second half against 2.4 without it, with more samples of high quality (0.61 against 0.43). It does not "
-    "settle: the mode shares hop twice as much (0.21 against 0.105 between evaluations), and over the run it "
-    "visits no more of the 8 modes (5.0 against 5.3). Each iteration costs about six plain ones."
+    "settle: its mode shares shift about as much between evaluations (0.49 against 0.55), and over the run "
+    "it visits no more of the 8 modes (5.0 against 5.3). Each iteration costs about six plain ones."
 )
 PACK_TEXT = (
     "PacGAN (Lin et al. 2018), m = 2: D judges pairs, real with real and generated with generated, so a "
     "pair from a collapsed G (two samples of one mode) looks unlike a pair of data. Over seeds 0-2 and "
     "2,000 iterations (measured here) G holds 2.8 modes on average over the second half against 2.4 without "
-    "it, its mode shares hop less (0.064 against 0.105) and it ends with reverse KL 0.70 against 0.85; but "
-    "few of its samples are of high quality yet (0.12 against 0.43): G spreads between the modes. D's "
-    "surface shows D on a point packed with G's current samples."
+    "it, its mode shares shift half as much (0.26 against 0.55) and it ends with reverse KL 0.70 against "
+    "0.85; but few of its samples are of high quality yet (0.12 against 0.43): G spreads between the "
+    "modes. D's surface shows D on a point packed with G's current samples."
 )
 
 REMEDY_PRESETS: dict[str, Preset] = {
