@@ -55,12 +55,21 @@ COST = {"remedy-unrolled": 6.2, "remedy-minibatch-discrimination": 4.9, "remedy-
         "remedy-historical-averaging": 1.2, "remedy-feature-matching": 1.1}  # x a plain iteration (README)  # fmt: skip
 
 
-def claim(name):
-    def register(check):
-        CLAIMS[name] = check
-        return check
+def registry(table: dict):
+    """A decorator factory: @registry(table)(name) files the function under name."""
 
-    return register
+    def named(name):
+        def register(check):
+            table[name] = check
+            return check
+
+        return register
+
+    return named
+
+
+RUNS = {}  # what a text says beyond the averages, checked on the same runs (or runs of its own)
+claim, runs = registry(CLAIMS), registry(RUNS)
 
 
 # Each claim: the direction the text states, with a margin; the texts' figures are this machine's means
@@ -104,18 +113,6 @@ def packing_hops_less_and_spreads_between_the_modes(remedy, base):
     assert remedy["shift"] < 0.75 * base["shift"]  # "half as much": 0.26 against 0.55
     assert remedy["reverse_kl"] < base["reverse_kl"]  # 0.70 against 0.85
     assert remedy["high_quality"] < base["high_quality"] - 0.2  # 0.12 against 0.43
-
-
-# What a text says beyond the averages, checked on the same runs (or, for another setting, runs of its own)
-RUNS = {}
-
-
-def runs(name):
-    def register(check):
-        RUNS[name] = check
-        return check
-
-    return register
 
 
 @runs("remedy-minibatch-discrimination")
