@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
+import re
+import stat
 import sys
 import time
-import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -22,15 +23,39 @@ import torch
 from . import evaluation
 from .config import FIELDS, TYPES, ConfigError, coerce
 from .data import mixture_for
-from .export import read_run, run_archive, run_config
+from .export import MAX_ROWS, check_samples_header, npy_data, npy_header, read_run, run_archive, run_config
+from .history import BoundedHistory
+from .losses import LOSSES
 from .metrics import MODE_RULES, evaluate
 from .presets import PRESETS
 from .snapshot import Probe
-from .sweep import METRICS, run_sweep
+from .sweep import MAX_SEEDS, METRICS, run_sweep
 from .training import GAN
 
 SAMPLE_FORMATS = (".npy", ".csv")
 READABLE_FORMATS = (".npy", ".csv", ".npz")
+MAX_THREADS = 4 * (os.cpu_count() or 1)  # --threads: 2^31 overflowed inside torch; beyond a few per core, thrashing
+MAX_NEIGHBOURS = 100  # --neighbours: precision/recall's work grows with k (the papers use 3 and 5)
+MAX_ABS_VALUE = 1e9  # sample values beyond it are refused: FID squares them twice (1e300 gave NaN)
+MAX_SAVED_EVALUATIONS = 2048  # train --save-run keeps at most this many evaluations, evenly spaced
+MAX_CSV_LINE = 1000  # characters per line of a sample .csv
+CLIP = 80  # characters of a value echoed in an error line
+# flags that a config ignores unless a condition holds: given anyway, they exit 2 instead of being ignored
+USED_WHEN = {
+    "components": (lambda c: c.dataset == "custom", "is read only with --dataset custom"),
+    "beta1": (lambda c: c.optimizer == "adam", "is Adam's; --optimizer sgd has no moments"),
+    "beta2": (lambda c: c.optimizer == "adam", "is Adam's; --optimizer sgd has no moments"),
+    "modes": (lambda c: c.dataset in ("ring", "grid"), "is read only with --dataset ring or grid"),
+    "radius": (lambda c: c.dataset == "ring", "is read only with --dataset ring"),
+    "spacing": (lambda c: c.dataset == "grid", "is read only with --dataset grid"),
+    "std": (lambda c: c.dataset in ("ring", "grid"), "is read only with --dataset ring or grid"),
+    "clip": (lambda c: LOSSES[c.loss].clip_weights, "is read only by a loss that clips D's weights (--loss wgan)"),
+    "gp_lambda": (
+        lambda c: LOSSES[c.loss].gradient_penalty,
+        "is read only by a loss with a gradient penalty (--loss wgan-gp)",
+    ),
+    "minibatch_kind": (lambda c: c.minibatch_discrimination, "is read only with --minibatch-discrimination"),
+}
 REPORT_KEYS = (
     "step",
     "loss_d",
@@ -57,41 +82,78 @@ class Parser(argparse.ArgumentParser):
     evaluate: Parser
     sweep: Parser
 
-    def error(self, message):  # one line, no usage block
-        self.exit(2, f"{self.prog}: error: {message}\n")
+    def error(self, message):  # one line, no usage block, no long value echoed whole
+        self.exit(2, f"{self.prog}: error: {one_line(message)}\n")
+
+
+def clip(text: str, limit: int = CLIP) -> str:
+    """text on one line (control characters escaped) and at most `limit` characters, cut with '…'."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def clip_path(path) -> str:
+    """A file's path for an error line: its end (the file's name) is what says which file, so a long path
+    loses its beginning, not its end."""
+    text = clip(str(path), 10**6)
+    return text if len(text) <= CLIP else "…" + text[-(CLIP - 1) :]
+
+
+def one_line(message: str) -> str:
+    """An error message as one line of at most 5 x CLIP characters whose echoed values (quoted, or any run
+    without spaces) are clipped to CLIP."""
+    message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+    quoted = r"(?<!\w)(['\"])((?:(?!\1).){" + str(CLIP + 1) + r",})\1(?!\w)"
+    message = re.sub(quoted, lambda m: m[1] + clip(m[2]) + m[1], message)
+    long_word = r"(?<!…)\S{" + str(CLIP + 3) + ",}"  # a path already cut to its end (…name) stays as it is
+    return clip(re.sub(long_word, lambda m: clip(m[0]), message), 5 * CLIP)
 
 
 def _components(text: str):
     try:
         rows = [tuple(float(v) for v in row.split(",")) for row in text.split(";") if row.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected rows 'x,y,std,weight;...', got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected rows 'x,y,std,weight;...', got {clip(repr(text))}") from None
     if not rows or any(len(r) != 4 for r in rows):
-        raise argparse.ArgumentTypeError(f"expected rows 'x,y,std,weight;...', got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected rows 'x,y,std,weight;...', got {clip(repr(text))}")
     return tuple(rows)
 
 
 def _typed(name: str):
+    """An argparse type: the setting's type and range (a flag read outside a config, such as evaluate's
+    --seed, is checked here too: 2^64 overflowed in torch's manual_seed)."""
+    meta = FIELDS[name].metadata
+
     def convert(text: str):
         try:
-            return coerce(name, text)
+            value = coerce(name, text)
         except ConfigError as error:
             raise argparse.ArgumentTypeError(error.message) from None
+        if meta["low"] is not None and not meta["low"] <= value <= meta["high"]:  # NaN fails too
+            raise argparse.ArgumentTypeError(f"must be from {meta['low']:g} to {meta['high']:g}, got {clip(text)}")
+        return value
 
     convert.__name__ = TYPES[name].__name__
     return convert
 
 
-def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return int(text)
+def _int_from(low: int, high: int):
+    """An argparse type: an integer from low to high (ASCII digits only: int() also reads '١٢' and '1_0')."""
+
+    def convert(text: str) -> int:
+        digits = text.strip()
+        if not (digits.isascii() and digits.isdigit() and len(digits) <= 12 and low <= int(digits) <= high):
+            raise argparse.ArgumentTypeError(f"expected an integer from {low} to {high}, got {clip(repr(text))}")
+        return int(digits)
+
+    convert.__name__ = "int"
+    return convert
 
 
 def _sample_path(text: str) -> Path:
     path = Path(text)
     if path.suffix.lower() not in SAMPLE_FORMATS:
-        raise argparse.ArgumentTypeError(f"the file must end in {' or '.join(SAMPLE_FORMATS)}, got {text!r}")
+        raise argparse.ArgumentTypeError(f"the file must end in {' or '.join(SAMPLE_FORMATS)}, got {clip(repr(text))}")
     return path
 
 
@@ -141,7 +203,10 @@ def build_parser() -> Parser:
         help="write the run (config, curves, final samples) as one .npz, no pickle inside",
     )
     train.add_argument(
-        "--threads", type=_positive_int, default=os.cpu_count() or 1, help="torch intra-op threads (default: all cores)"
+        "--threads",
+        type=_int_from(1, MAX_THREADS),
+        default=os.cpu_count() or 1,
+        help=f"torch intra-op threads, 1-{MAX_THREADS} (default: all cores)",
     )
     commands.add_parser("presets", help="list the lecture scenarios")
     evaluate_ = commands.add_parser(
@@ -164,9 +229,9 @@ def build_parser() -> Parser:
     add_setting_flags(evaluate_, DATA_FIELDS)
     evaluate_.add_argument(
         "--neighbours",
-        type=_positive_int,
+        type=_int_from(1, MAX_NEIGHBOURS),
         default=3,
-        help="k of the k-nearest-neighbour balls of precision and recall (default 3)",
+        help=f"k of the k-nearest-neighbour balls of precision and recall, 1-{MAX_NEIGHBOURS} (default 3)",
     )
     evaluate_.add_argument(
         "--seed",
@@ -192,61 +257,135 @@ def build_parser() -> Parser:
         "standard error over seeds, with per-seed rows.",
     )
     sweep_.add_argument("--preset", choices=PRESETS, default="ring8", help="start from this scenario (default ring8)")
-    sweep_.add_argument("--seeds", type=_positive_int, default=4, help="how many seeds (default 4)")
+    sweep_.add_argument(
+        "--seeds", type=_int_from(1, MAX_SEEDS), default=4, help=f"how many seeds, 1-{MAX_SEEDS} (default 4)"
+    )
     add_setting_flags(sweep_, FIELDS)
     sweep_.add_argument("--json", action="store_true", help="print one JSON object")
     sweep_.add_argument(
-        "--threads", type=_positive_int, default=os.cpu_count() or 1, help="torch intra-op threads (default: all cores)"
+        "--threads",
+        type=_int_from(1, MAX_THREADS),
+        default=os.cpu_count() or 1,
+        help=f"torch intra-op threads, 1-{MAX_THREADS} (default: all cores)",
     )
     parser.train, parser.evaluate, parser.sweep = train, evaluate_, sweep_
     return parser
 
 
 def _config(sub: Parser, args, names):
+    """The preset's config with the flags given; a bad value, or a flag the config would ignore, exits 2."""
     overrides = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
     try:
-        return PRESETS[args.preset or "ring8"].config.replace(**overrides)
+        config = PRESETS[args.preset or "ring8"].config.replace(**overrides)
     except ConfigError as error:
         sub.error(f"argument {flag(error.field)}: {error.message}")
+    for name, (used, why) in USED_WHEN.items():
+        if name in overrides and not used(config):
+            sub.error(f"argument {flag(name)}: {why}")
+    return config
+
+
+def _open_regular(path: Path):
+    """path opened for binary reading if it is a regular file; ValueError with the reason otherwise. Opened
+    without blocking (a named pipe would wait forever for a writer), then checked on the open descriptor."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise ValueError("no such file") from None
+    except (OSError, ValueError) as error:  # ValueError: a NUL character in the path
+        raise ValueError(f"cannot be read ({clip(getattr(error, 'strerror', None) or str(error))})") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"))
+        kind = next((name for test, name in kinds if test(mode)), "a device")
+        raise ValueError(f"is not a regular file but {kind}; refusing to read it")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def _read_csv(handle) -> np.ndarray:
+    """x,y rows, streamed: at most MAX_ROWS rows of at most MAX_CSV_LINE characters, then it stops. A first
+    line with letters (other than an exponent's e) is a header; blank lines and # comments are skipped."""
+    blocks, block, rows = [], np.empty((65_536, 2)), 0
+    for number, raw in enumerate(iter(lambda: handle.readline(MAX_CSV_LINE + 2), b""), start=1):
+        if len(raw.rstrip(b"\r\n")) > MAX_CSV_LINE:
+            raise ValueError(f"line {number} is longer than {MAX_CSV_LINE:,} characters")
+        line = raw.decode("utf-8").split("#", 1)[0].strip()
+        if not line or (number == 1 and any(c.isalpha() for c in line.replace("e", "").replace("E", ""))):
+            continue
+        values = line.split(",")
+        if len(values) != 2:
+            raise ValueError(f"must be n x 2, line {number} has {len(values)} values")
+        if rows == MAX_ROWS:
+            raise ValueError(f"holds more than {MAX_ROWS:,} rows")
+        try:
+            block[rows % len(block)] = float(values[0]), float(values[1])
+        except ValueError:
+            raise ValueError(f"not a numeric array (line {number}: {clip(repr(line))})") from None
+        rows += 1
+        if rows % len(block) == 0:
+            blocks.append(block)
+            block = np.empty_like(block)
+    blocks.append(block[: rows % len(block)])
+    return np.concatenate(blocks)
 
 
 def load_samples(path: Path) -> tuple[np.ndarray, dict]:
     """An n x 2 float array from .npy (never unpickled), .csv or a run archive (.npz), with the archive's
-    stored config ({} if none, and for the other formats); ValueError with the reason otherwise."""
+    stored config ({} if none, and for the other formats); ValueError with the reason otherwise.
+
+    Bounded before anything is allocated: only a regular file is opened; a .npy's declared shape and dtype
+    are checked before its data is read (at most export.MAX_ROWS rows), a .csv is streamed with the same
+    bound, a run archive is read by export.read_run. Values must be finite and at most MAX_ABS_VALUE."""
     suffix = path.suffix.lower()
     if suffix not in READABLE_FORMATS:
         raise ValueError(f"the file must end in {', '.join(READABLE_FORMATS)}")
     stored: dict = {}
-    try:
-        if suffix == ".npz":
-            stored, samples = read_run(path)
-        elif suffix == ".npy":
-            samples = np.load(path, allow_pickle=False)
-        else:
-            with open(path) as handle:
-                first = handle.readline()
-            header = any(c.isalpha() for c in first.replace("e", "").replace("E", ""))
-            with warnings.catch_warnings():  # an empty file is reported below, in one line
-                warnings.simplefilter("ignore")
-                samples = np.loadtxt(path, delimiter=",", skiprows=1 if header else 0, ndmin=2)
-    except FileNotFoundError:
-        raise ValueError("no such file") from None
-    except ValueError as error:
-        message = str(error).splitlines()[0]
-        if "allow_pickle" in message:
-            raise ValueError("it holds pickled Python objects; refusing to load them (allow_pickle=False)") from None
-        raise ValueError(message if suffix == ".npz" else f"not a numeric array ({message})") from None
-    except (OSError, UnicodeDecodeError, KeyError, zipfile.BadZipFile) as error:
-        raise ValueError(f"cannot be read ({error})") from None
-    if samples.dtype.kind not in "fiu":
-        raise ValueError(f"holds {samples.dtype} values, not numbers")
+    with _open_regular(path) as handle:
+        try:
+            if suffix == ".npz":
+                stored, samples = read_run(handle)
+            elif suffix == ".npy":
+                shape, fortran, dtype = npy_header(handle)
+                check_samples_header(shape, dtype)
+                samples = npy_data(handle, shape, fortran, dtype)
+            else:
+                samples = _read_csv(handle)
+        except UnicodeDecodeError as error:
+            raise ValueError(f"is not UTF-8 text ({error.reason} at byte {error.start})") from None
+        except OSError as error:
+            raise ValueError(f"cannot be read ({clip(error.strerror or str(error))})") from None
     if samples.size == 0:
         raise ValueError("is empty")
     if samples.ndim != 2 or samples.shape[1] != 2:
         raise ValueError(f"must be n x 2, got shape {samples.shape}")
+    samples = samples.astype(np.float64)
     if not np.isfinite(samples).all():
         raise ValueError("holds NaN or Inf")
-    return samples.astype(np.float64), stored
+    if np.abs(samples).max() > MAX_ABS_VALUE:
+        raise ValueError(f"values must be finite and at most {MAX_ABS_VALUE:g} in absolute value")
+    return samples, stored
+
+
+def _writable(path: Path) -> str | None:
+    """Why `path` cannot be written, or None. Its folder is made (as saving would) and the file opened for
+    appending, then removed if it was not there: the only test that a run's end will not fail."""
+    try:
+        if path.exists() and not path.is_file():
+            return "it exists and is not a regular file"
+        existed, folder = path.exists(), path.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir():
+            return f"{clip(str(folder))} is not a folder"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0), 0o644))
+        if not existed:
+            path.unlink()
+    except (OSError, ValueError) as error:  # ValueError: a NUL character in the path
+        return clip(getattr(error, "strerror", None) or str(error))
+    return None
 
 
 def train(config, *, json_lines: bool, save_samples: Path | None, save_run: Path | None = None, out=None) -> int:
@@ -254,12 +393,16 @@ def train(config, *, json_lines: bool, save_samples: Path | None, save_run: Path
     gan = GAN(config)
     probe = Probe(gan)
     trained = 0.0
-    report, reports = {}, []
+    report: dict = {}
+    # the evaluations' curves are kept only to be saved, and then in fixed memory, evenly spaced
+    reports = BoundedHistory(REPORT_KEYS, MAX_SAVED_EVALUATIONS) if save_run is not None else None
     for step in range(1, config.steps + 1):
         started = time.perf_counter()
         gan.train_iteration()
         trained += time.perf_counter() - started
-        problem = gan.finite()
+        evaluating = step % config.eval_every == 0 or step == config.steps
+        # the weights (0.1 ms) with each evaluation, as the runner does with each frame
+        problem = gan.finite(weights=evaluating)
         if problem:
             print(
                 f"diverged at step {step}: {problem}; lower the learning rates (lr_g {config.lr_g:g}, "
@@ -267,7 +410,7 @@ def train(config, *, json_lines: bool, save_samples: Path | None, save_run: Path
                 file=sys.stderr,
             )
             return 1
-        if step % config.eval_every == 0 or step == config.steps:
+        if evaluating:
             metrics, samples = evaluate(gan, probe.z_eval, probe.real_eval)
             report = dict(
                 step=step,
@@ -282,17 +425,17 @@ def train(config, *, json_lines: bool, save_samples: Path | None, save_run: Path
                 mode_width=metrics.mode_width,
                 its_per_s=step / trained,
             )
-            reports.append(report)
-            print(json.dumps(report) if json_lines else _line(report, config.steps), file=out, flush=True)
+            if reports is not None:
+                reports.append([report[key] for key in REPORT_KEYS])
+            print(strict_json(report) if json_lines else _line(report, config.steps), file=out, flush=True)
     if save_samples is not None:
         _save(samples, save_samples)
-    if save_run is not None:
-        curves = {key: np.array([r[key] for r in reports], dtype=np.float64) for key in REPORT_KEYS}
+    if save_run is not None and reports is not None:
         save_run.parent.mkdir(parents=True, exist_ok=True)
-        save_run.write_bytes(run_archive(config, samples, eval_history=curves))
+        save_run.write_bytes(run_archive(config, samples, eval_history=reports.arrays()))
     final = dict(report, final=True, d_is_probability=gan.loss.probability, config=dataclasses.asdict(config))
     print(
-        json.dumps(final) if json_lines else f"done: {config.steps} steps in {trained:.1f} s of training",
+        strict_json(final) if json_lines else f"done: {config.steps} steps in {trained:.1f} s of training",
         file=out,
         flush=True,
     )
@@ -328,9 +471,13 @@ def main(argv=None) -> int:
     if args.command == "sweep":
         return sweep_seeds(parser.sweep, args)
     config = _config(parser.train, args, FIELDS)
-    torch.set_num_threads(args.threads)
     if args.save_run is not None and args.save_run.suffix.lower() != ".npz":
-        parser.train.error(f"argument --save-run: the file must end in .npz, got '{args.save_run}'")
+        parser.train.error(f"argument --save-run: the file must end in .npz, got {clip(repr(str(args.save_run)))}")
+    for name, path in (("--save-samples", args.save_samples), ("--save-run", args.save_run)):
+        problem = None if path is None else _writable(path)
+        if problem:
+            parser.train.error(f"argument {name}: cannot write {clip(repr(str(path)))}: {problem}")
+    torch.set_num_threads(args.threads)
     return train(config, json_lines=args.json, save_samples=args.save_samples, save_run=args.save_run)
 
 
@@ -344,7 +491,7 @@ def sweep_seeds(sub: Parser, args) -> int:
     rows, summary = result.final(), result.summary()
     if args.json:
         print(
-            json.dumps(
+            strict_json(
                 dict(
                     seeds=result.seeds,
                     steps=config.steps,
@@ -360,29 +507,52 @@ def sweep_seeds(sub: Parser, args) -> int:
     print(f"{'seed':>6} " + " ".join(f"{m:>14}" for m in METRICS))
     for row in rows:
         print(f"{row['seed']:>6} " + " ".join(f"{row[m]:>14.4f}" for m in METRICS))
-    for stat in ("mean", "std", "se"):
-        print(f"{stat:>6} " + " ".join(f"{summary[m][stat]:>14.4f}" for m in METRICS))
+    for measure in ("mean", "std", "se"):
+        print(f"{measure:>6} " + " ".join(f"{summary[m][measure]:>14.4f}" for m in METRICS))
     return 0
+
+
+def _finite(value):
+    """value with every non-finite float, at any depth, as None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_finite(v) for v in value)
+    return value
+
+
+def strict_json(report: dict) -> str:
+    """One line of strict JSON (json.dumps(allow_nan=False): never NaN or Infinity, which JSON parsers
+    refuse): a non-finite float is printed as null and its top-level key listed in `non_finite`."""
+    finite = _finite(report)
+    bad = [key for key, value in report.items() if finite[key] != value]
+    return json.dumps(finite | ({"non_finite": bad} if bad else {}), allow_nan=False)
 
 
 def evaluate_file(sub: Parser, args) -> int:
     """Score the file against a run archive's own mixture unless a data flag or --preset is given; the
     report's `mixture` says which one (source: "the run's config", "flags" or "default")."""
+    shown = clip_path(args.file)
     try:
         samples, stored = load_samples(args.file)
     except ValueError as error:
-        sub.error(f"{args.file}: {error}")
+        sub.error(f"{shown}: {clip(str(error), 2 * CLIP)}")
     if len(samples) <= args.neighbours:
-        sub.error(f"{args.file}: needs more than --neighbours {args.neighbours} samples, got {len(samples)}")
+        sub.error(f"{shown}: needs more than --neighbours {args.neighbours} samples, got {len(samples)}")
     flags = args.preset is not None or any(getattr(args, name) is not None for name in DATA_FIELDS)
     if stored and not flags:
         try:
             config, source = run_config(stored), "the run's config"
         except ConfigError as error:
-            sub.error(f"{args.file}: the run's config: {error.field}: {error.message}")
+            sub.error(f"{shown}: the run's config: {clip(error.field)}: {error.message}")
     else:
         config, source = _config(sub, args, DATA_FIELDS), "flags" if flags else "default"
     mixture = mixture_for(config)
+    if mixture.dim != 2:
+        where = f"{shown}: the run's config: dataset" if source == "the run's config" else "argument --dataset"
+        sub.error(f"{where}: {config.dataset} is a {mixture.dim}-D mixture; evaluate scores n x 2 samples")
     report = dict(
         mixture=dict(dataset=config.dataset, modes=mixture.n_modes, source=source),
         **evaluation.evaluate(
@@ -390,12 +560,15 @@ def evaluate_file(sub: Parser, args) -> int:
         ),
     )
     if args.json:
-        print(json.dumps(report))
+        print(strict_json(report))
         return 0
     report.update(
         mixture=f"{config.dataset}, {mixture.n_modes} modes ({source})",
         mode_rule=f"{args.mode_rule}: {MODE_RULES[args.mode_rule].text}",
     )
+    if report["n_used"] < report["n"]:
+        most = f"{evaluation.EVAL_MAX_SAMPLES:,}"
+        report["n_used"] = f"{report['n_used']} (a seeded subsample: at most {most} rows are scored)"
     for key, value in report.items():
         print(f"{key:<20} {value:.4f}" if isinstance(value, float) else f"{key:<20} {value}")
     return 0

@@ -6,6 +6,12 @@ Each field carries its help text, its range or choices and its effect on a runni
                   keeps its weights and the run goes on, and says so;
   "rebuild"       new data set or new networks: the run restarts from iteration 0 and says so.
 The CLI's flags and the dashboard's widgets are built from this metadata.
+
+What one config may cost is bounded here, so that no link and no CLI call can take the machine (`validate`,
+`footprint`): at most MAX_COMPONENTS custom components, each inside the square of half-side
+COMPONENT_REACH with a std in `std`'s range and a finite weight, the weights summing to a finite positive
+number; every phase of a run (p_data on the grid, D's surface, one evaluation, one training iteration) held
+to MEMORY_BUDGET bytes by an estimate; and one iteration to STEP_BUDGET multiply-adds.
 """
 
 from __future__ import annotations
@@ -21,6 +27,15 @@ from .models import ACTIVATIONS, LATENTS
 from .remedies import MINIBATCH
 
 OPTIMIZERS = ("adam", "sgd")
+MAX_RING_MODES = 32  # a ring of more modes than this is a blur on the board
+
+# ---- what one config may cost: a link or a CLI call cannot ask for more (see `footprint`) -----------------
+MAX_COMPONENTS = 64  # rows of a custom mixture (the largest built-in data set, the 7 x 7 grid, has 49)
+COMPONENT_REACH = 100.0  # |x| and |y| of a custom component's mean (the ring reaches 20, the grid 30)
+MEMORY_BUDGET = 2**30  # bytes: the estimated working set of the costliest phase of one run
+STEP_BUDGET = 2**31  # multiply-adds of one iteration's layers, k + 1 + unrolled passes (about 1 s on one core)
+KERNELS = 5  # the minibatch kernel layer's kernels (core.remedies.MinibatchKernel's default)
+KERNEL_PAIR_COST = 3000  # the kernel layer's time per pair of a batch's samples, in multiply-adds (measured)
 
 
 def setting(default, help, *, low=None, high=None, choices=None, effect="live", metavar=None):
@@ -31,6 +46,27 @@ def setting(default, help, *, low=None, high=None, choices=None, effect="live", 
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """One run's settings. Each field's range is its `setting(low=, high=)`; beyond the fields' own ranges
+    `validate` bounds what a config may cost, so that one link or one CLI call has a fixed ceiling:
+
+    - a custom mixture has at most MAX_COMPONENTS (64) rows (x, y, std, weight), means within
+      COMPONENT_REACH (100) of 0 on each axis, each std in `std`'s range [1e-3, 5], weights finite and >= 0
+      with a finite positive sum (weights of 1e308 sum to inf: refused);
+    - MEMORY_BUDGET (1 GiB): `footprint` estimates the bytes of each phase of a run, and the costliest may
+      not exceed it: p_data on the grid (40 B x modes x grid_size^2), D's surface (grid_size^2 x (8 B x hidden
+      + 60 B x batch_size with the minibatch kernel)), one evaluation (eval_samples x (72 B x (grid_size + 1)
+      + 16 B x hidden + 32 B x modes, + 80 B x batch_size / pack with the kernel)) and one training
+      iteration ((1 + unrolled) x (2 with a gradient penalty) x (24 B x batch_size x (pack + 1) x hidden x
+      depth, + 360 B x batch_size^2 with the kernel)). Upper bounds of this machine's measured peaks
+      (grid_size 400 with 64 components: +0.3 GB; eval_samples 100,000 at grid_size 100: +0.75 GB);
+    - STEP_BUDGET (2^31 multiply-adds): `step_cost`, (k + 1 + unrolled) x (batch_size x pack x hidden^2 x
+      depth, + KERNEL_PAIR_COST x batch_size^2 with the minibatch kernel): about one second per iteration on
+      one core here, so a pause or a change is applied within about a second.
+
+    Every setting alone at either end of its range validates; it is some combinations that are refused, with
+    a message that names the cost, the budget and the settings to lower.
+    """
+
     # data
     dataset: str = setting(
         "ring",
@@ -186,6 +222,15 @@ class ConfigError(ValueError):
         self.message = message
 
 
+SHOWN_CHARS = 80  # a value echoed in a message is cut to this many characters
+
+
+def shown(value) -> str:
+    """repr(value), cut to SHOWN_CHARS characters: a message echoes what it was given, never all of it."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
+
+
 def coerce(name: str, value):
     """Convert a value (a string from a URL or a flag, a numpy scalar…) to the setting's type."""
     kind = TYPES.get(name)
@@ -207,7 +252,7 @@ def coerce(name: str, value):
             return tuple(tuple(float(x) for x in row) for row in value)
         return str(value)
     except (TypeError, ValueError):
-        raise ConfigError(name, f"expected {kind.__name__ if kind else 'a value'}, got {value!r}") from None
+        raise ConfigError(name, f"expected {kind.__name__ if kind else 'a value'}, got {shown(value)}") from None
 
 
 def validate(config: TrainConfig) -> TrainConfig:
@@ -217,18 +262,124 @@ def validate(config: TrainConfig) -> TrainConfig:
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(name, f"must be finite, got {value}")
         if meta["choices"] is not None and value not in meta["choices"]:
-            raise ConfigError(name, f"must be one of {', '.join(meta['choices'])}; got {value!r}")
+            raise ConfigError(name, f"must be one of {', '.join(meta['choices'])}; got {shown(value)}")
         if meta["low"] is not None and not meta["low"] <= value <= meta["high"]:
             raise ConfigError(name, f"must be from {meta['low']:g} to {meta['high']:g}, got {value:g}")
-    if config.dataset == "ring" and config.modes > 32:
-        raise ConfigError("modes", f"a ring holds 2 to 32 modes, got {config.modes}")
+    if config.dataset == "ring" and config.modes > MAX_RING_MODES:
+        raise ConfigError("modes", f"a ring holds 2 to {MAX_RING_MODES} modes, got {config.modes}")
     if config.label_smoothing > 0 and not LOSSES[config.loss].targets:
         raise ConfigError("label_smoothing", f"the {config.loss} loss has no targets to smooth; set it to 0")
+    _check_shape(config.components)
     try:
         mixture_for(config)
     except ValueError as error:
         raise ConfigError("components" if config.dataset == "custom" else "modes", str(error)) from None
+    _check_components(config.components)
+    _check_cost(config)
     return config
+
+
+def _check_shape(components: tuple) -> None:
+    """At most MAX_COMPONENTS rows of 4 finite numbers whose weights have a finite sum, checked before
+    anything is built from them."""
+    if len(components) > MAX_COMPONENTS:
+        raise ConfigError("components", f"at most {MAX_COMPONENTS} components, got {len(components)}")
+    for i, row in enumerate(components, 1):
+        if len(row) != 4:
+            raise ConfigError("components", f"row {i} has {len(row)} numbers; each needs 4: x, y, std, weight")
+        if not all(math.isfinite(v) for v in row):
+            raise ConfigError("components", f"row {i}: every number must be finite, got {shown(row)}")
+    total = sum(row[3] for row in components)  # floats: 1e308 + 1e308 is inf, no exception
+    if not math.isfinite(total):
+        raise ConfigError("components", f"the weights must have a finite positive sum, got {total:g}")
+
+
+def _check_components(components: tuple) -> None:
+    """A custom mixture's rows, whatever the data set (they travel with the config and into links)."""
+    low, high = FIELDS["std"].metadata["low"], FIELDS["std"].metadata["high"]
+    for i, row in enumerate(components, 1):
+        x, y, std, weight = row
+        if max(abs(x), abs(y)) > COMPONENT_REACH:
+            raise ConfigError("components", f"row {i}: x and y must be within ±{COMPONENT_REACH:g}")
+        if not low <= std <= high:
+            raise ConfigError("components", f"row {i}: std must be from {low:g} to {high:g}, got {std:g}")
+        if weight < 0:
+            raise ConfigError("components", f"row {i}: a weight cannot be negative, got {weight:g}")
+    if components and not sum(row[3] for row in components) > 0:
+        raise ConfigError("components", "the weights must have a finite positive sum, got 0")
+
+
+def footprint(config: TrainConfig) -> dict[str, tuple[float, tuple[str, ...]]]:
+    """Estimated bytes of each phase of a run, with the settings that drive it (TrainConfig's docstring):
+    upper bounds of the peaks measured on this machine above a default run's, not exact counts."""
+    c = config
+    kernel = c.minibatch_discrimination and c.minibatch_kind == "kernel"
+    modes = len(c.components) if c.dataset == "custom" else c.modes
+    cells = c.grid_size**2
+    unroll = (1 + c.unrolled) * (2 if LOSSES[c.loss].gradient_penalty else 1)
+    batch = ("batch_size",) if kernel else ()  # the kernel compares each point with a batch of G's samples
+    return {
+        "p_data on the grid": (40.0 * modes * cells, ("grid_size", "components" if c.dataset == "custom" else "modes")),
+        "D's surface": (
+            cells * (8.0 * c.hidden + 60.0 * c.batch_size * kernel),
+            ("grid_size", "hidden", *batch),
+        ),
+        "one evaluation": (
+            c.eval_samples
+            * (72.0 * (c.grid_size + 1) + 16.0 * c.hidden + 32.0 * modes + 80.0 * c.batch_size / c.pack * kernel),
+            ("eval_samples", "grid_size", "hidden", *batch),
+        ),
+        "one training iteration": (
+            unroll * (24.0 * c.batch_size * (c.pack + 1) * c.hidden * c.depth + 360.0 * c.batch_size**2 * kernel),
+            ("batch_size", "hidden", "depth", "unrolled", "pack"),
+        ),
+    }
+
+
+def step_cost(config: TrainConfig) -> int:
+    """Multiply-adds of one iteration, roughly: per pass batch_size x pack x hidden^2 x depth (the layers),
+    plus KERNEL_PAIR_COST x batch_size^2 with the minibatch kernel (its pairwise distances, memory-bound:
+    measured as that many multiply-adds' time); k D steps + one G step + the `unrolled` D steps G's loss
+    looks through. This machine does about 2 billion a second on one core."""
+    c = config
+    kernel = c.minibatch_discrimination and c.minibatch_kind == "kernel"
+    per_pass = c.batch_size * c.pack * c.hidden**2 * c.depth + KERNEL_PAIR_COST * c.batch_size**2 * kernel
+    return per_pass * (c.k + 1 + c.unrolled)
+
+
+def _culprit(config: TrainConfig, names: tuple[str, ...]) -> str:
+    """Of the settings behind a cost, the one furthest above its default (the first on a tie)."""
+    default = TrainConfig()
+
+    def ratio(name: str) -> float:
+        if name == "components":
+            return len(config.components) / default.modes
+        return getattr(config, name) / max(getattr(default, name), 1)
+
+    return max(names, key=ratio)
+
+
+def _gb(size: float) -> str:
+    return f"{size / 2**30:.2g} GB"
+
+
+def _check_cost(config: TrainConfig) -> None:
+    for phase, (size, names) in footprint(config).items():
+        if size > MEMORY_BUDGET:
+            raise ConfigError(
+                _culprit(config, names),
+                f"{phase} would need about {_gb(size)} and one run may use at most {_gb(MEMORY_BUDGET)}; "
+                f"lower {', '.join(names[:-1])} or {names[-1]}",
+            )
+    cost = step_cost(config)
+    if cost > STEP_BUDGET:
+        names = ("batch_size", "hidden", "depth", "k", "unrolled", "pack")
+        raise ConfigError(
+            _culprit(config, names),
+            f"one iteration would take about {cost / 1e9:.2g} billion multiply-adds and one may take at most "
+            f"{STEP_BUDGET / 1e9:.2g} billion (about a second); "
+            f"lower {', '.join(names[:-1])} or {names[-1]}",
+        )
 
 
 def rebuild_fields(changes: dict) -> list[str]:

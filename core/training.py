@@ -22,6 +22,25 @@ from .losses import LOSSES, Loss, gradient_penalty
 from .models import LATENTS, build_discriminator, build_players
 from .remedies import HistoricalAverage, feature_matching, unrolled_parameters
 
+# Divergence bounds. A run has diverged when a loss or G's gradient norm is NaN/Inf or beyond its bound, or
+# (checked where a weight check is due: GAN.finite(weights=True)) a weight is. A run past these numbers has
+# exploded even while every value is still finite: Adam at lr 100 ran on with loss_d 7e27 and JSD = log 2.
+# Why these numbers, measured here over 500 iterations of every preset (tests/test_divergence.py checks 300):
+# - LOSS_BOUND: the presets peak at |loss| 26 (remedy-feature-matching), 4e4 times below. The largest loss
+#   a setting within its range gives a sane run is WGAN-GP's penalty at lambda = 1000 (the setting's top):
+#   lambda (|grad D| - 1)^2 ~ 900 while D is new, 1e3 times below. A log-loss reaches about |D's logit|, so
+#   1e6 is a discriminator output a million from its decision level.
+# - GRAD_BOUND: |grad_theta G| peaks at 194 (remedy-feature-matching; 172 strong-discriminator), 5e3 below;
+#   switching minimax-saturates to the non-saturating loss takes it from ~1 to ~100.
+# - WEIGHT_BOUND: the presets' weights stay under 2.1 in absolute value (5e3 below). Adam moves a weight by
+#   about lr per step, so at the sidebar's learning rates (<= 0.1) reaching 1e4 takes 1e5 steps.
+# The explosions of issue 14 cross them within a few iterations: Adam at lr 10 gives |loss_d| 7.6e8 at its
+# second iteration, lr 1000 gives 7e16; WGAN with clip 1 at lr 1000, 1e22; WGAN-GP with lambda 1000 at
+# lr 1000, |grad G| = inf at the second iteration.
+LOSS_BOUND = 1e6
+GRAD_BOUND = 1e6
+WEIGHT_BOUND = 1e4
+
 
 def make_optimizer(name: str, params, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
     # fused Adam: one kernel for all parameters instead of a loop of small ones (measured in benchmarks/)
@@ -211,14 +230,26 @@ class GAN:
         return torch.nn.utils.get_total_norm(grads).item()
 
     def finite(self, weights: bool = False) -> str | None:
-        """None if the last losses (and, with weights=True, every weight) are finite, else what is not."""
-        for name, taken in (("loss_d", self.d_steps), ("loss_g", self.g_steps)):
-            if taken and not math.isfinite(self.last[name]):  # NaN until that player's first step
-                return f"{name} = {self.last[name]}"
+        """None while the run is sane, else what is not: a loss or G's gradient norm that is NaN/Inf or
+        beyond LOSS_BOUND / GRAD_BOUND, and with weights=True a weight beyond WEIGHT_BOUND (or NaN/Inf).
+        The losses and the gradient norm are numbers the last step computed anyway (free to check after
+        every iteration); the weights cost ~0.1 ms, about 1% of an iteration, so they are checked less often."""
+        checks = (
+            ("loss_d", self.d_steps, LOSS_BOUND),
+            ("loss_g", self.g_steps, LOSS_BOUND),
+            ("grad_norm_g", self.g_steps, GRAD_BOUND),
+        )
+        for name, taken, bound in checks:
+            value = self.last[name]
+            if taken and not abs(value) <= bound:  # NaN until that player's first step; NaN fails every <=
+                return f"{name} = {value}" if not math.isfinite(value) else f"|{name}| = {abs(value):.3g} > {bound:g}"
         for player, net in (("G", self.G), ("D", self.D)) if weights else ():
             for pname, p in net.named_parameters():
-                if not torch.isfinite(p).all():
+                top = p.detach().abs().max().item()
+                if not math.isfinite(top):
                     return f"{player}'s weight {pname} holds NaN/Inf"
+                if top > WEIGHT_BOUND:
+                    return f"{player}'s weight {pname} reaches |w| = {top:.3g} > {WEIGHT_BOUND:g}"
         return None
 
     def state(self) -> dict:

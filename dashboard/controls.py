@@ -7,12 +7,27 @@ so a change that brings others along (a new data set brings its own defaults) sh
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
+import unicodedata
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from core.config import FIELDS, TYPES, ConfigError, TrainConfig, coerce, discriminator_fields, validate
-from core.data import PLANE_DATASETS
+from core.config import (
+    FIELDS,
+    MAX_COMPONENTS,
+    MAX_RING_MODES,
+    SHOWN_CHARS,
+    TYPES,
+    ConfigError,
+    TrainConfig,
+    coerce,
+    discriminator_fields,
+    shown,
+)
+from core.data import DATASETS, PLANE_DATASETS
 from core.export import run_archive
 from core.losses import LOSSES
 from core.models import ACTIVATIONS, LATENTS
@@ -28,6 +43,13 @@ STDS = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
 CLIPS = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3]
 BETA2S = [0.9, 0.99, 0.999, 0.9999]
 AVERAGING_WEIGHTS = [0.0, 0.001, 0.01, 0.1, 0.5, 1.0, 5.0, 10.0]
+GP_LAMBDAS = [0.0, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0]
+# Sliders take their range from the setting's metadata (`widget_range`). The few that deliberately offer less
+# are listed here, and a link is clamped to them (`read_url`): Adam's beta1 past 0.95 is a setting for the
+# CLI, and a slider to 0.999 in steps of 0.05 could not reach it anyway.
+WIDGET_RANGES: dict[str, tuple[float, float]] = {"beta1": (0.0, 0.95)}
+RING_MODES = (2, MAX_RING_MODES)  # the ring's own limit (core.config.validate), not the modes field's 2-49
+GRID_SIDES = (2, 7)  # m of an m x m grid (core.data: 4 to 49 modes)
 REMEDY_WIDGETS = (
     "feature_matching",
     "minibatch_discrimination",
@@ -44,7 +66,53 @@ def key(field: str) -> str:
     return f"w_{field}"
 
 
+def widget_range(field: str) -> tuple:
+    """The one range of a setting's slider: the setting's own (low, high), or WIDGET_RANGES' narrower one."""
+    meta = FIELDS[field].metadata
+    return WIDGET_RANGES.get(field, (meta["low"], meta["high"]))
+
+
+# Streamlit renders st.warning/st.info text as Markdown (GitHub's, plus $LaTeX$, :colour[directives],
+# :emoji: and :material/icons:). CommonMark shows any backslash-escaped ASCII punctuation as itself, which
+# stops every construct but one: GitHub's autolinks (a bare http://…, www.… or name@host.tld) are found in
+# the text after parsing, escapes resolved (StreamlitMarkdown's bundle: /(https?:\/\/|www(?=\.))…/ and
+# /([-.\w+]+)@([-\w]+(?:\.[-\w]+)+)/), so an invisible word joiner goes where they need two characters
+# side by side.
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:@&^/=])")
+_AUTOLINK = re.compile(r"(?i)(?<=:)(?=/)|(?<=www)(?=\.)|(?=@)")
+WORD_JOINER = "\u2060"
+
+
+def _span(field_or_range) -> dict:
+    """A slider's min_value and max_value: a setting's `widget_range`, or a range given as it is."""
+    low, high = widget_range(field_or_range) if isinstance(field_or_range, str) else field_or_range
+    return dict(min_value=low, max_value=high)
+
+
+def plain(text, limit: int = 4 * SHOWN_CHARS) -> str:
+    """Untrusted text (a link's keys and values, an error that echoes them) as Markdown that shows exactly
+    those characters: every Markdown, LaTeX and directive character backslash-escaped, so no link, image,
+    colour, formula, emoji or heading can form; line breaks and invisible control or direction characters
+    become spaces (one line, no spoofing); a word joiner keeps bare addresses from becoming links; cut to
+    `limit` characters first."""
+    text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in str(text))
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return _MARKDOWN.sub(r"\\\1", _AUTOLINK.sub(WORD_JOINER, text))
+
+
+def _said(value) -> str:
+    """A link's value or key as a notice quotes it: repr, cut to SHOWN_CHARS, as plain text."""
+    return plain(shown(value))
+
+
+def _text(value) -> str:
+    """A link's value as a notice shows it bare, cut to SHOWN_CHARS, as plain text."""
+    return plain(value, SHOWN_CHARS)
+
+
 def notify(message: str, kind: str = "info") -> None:
+    """A notice for the sidebar. `message` is rendered as Markdown: text from outside goes through `plain`."""
     st.session_state.setdefault("notices", []).append((kind, message))
 
 
@@ -70,7 +138,7 @@ def apply(runner: Runner, preset: str | None = None, **changes) -> None:
     try:
         rebuilt = runner.update(**changes)
     except ConfigError as error:
-        notify(f"Not applied: {error.field.replace('_', ' ')} {error.message}.", "warning")
+        notify(f"Not applied ({error.field.replace('_', ' ')}): {plain(error.message)}.", "warning")
     else:
         if rebuilt:
             notify(
@@ -196,15 +264,14 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
 
         with st.expander("The game", expanded=True):
             widget(runner, "selectbox", "loss", "Loss", options=list(LOSSES))
-            widget(runner, "slider", "k", "k: D steps per G step", min_value=1, max_value=20)
+            widget(runner, "slider", "k", "k: D steps per G step", **_span("k"))
             loss = LOSSES[config.loss]
             widget(
                 runner,
                 "slider",
                 "label_smoothing",
                 "One-sided label smoothing ε",
-                min_value=0.0,
-                max_value=0.5,
+                **_span("label_smoothing"),
                 step=0.05,
                 disabled=not loss.targets,
             )
@@ -218,7 +285,14 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
                     format_func=_fmt,
                 )
             if loss.gradient_penalty:
-                widget(runner, "slider", "gp_lambda", "Gradient penalty λ", min_value=0.0, max_value=50.0, step=1.0)
+                widget(
+                    runner,
+                    "select_slider",
+                    "gp_lambda",
+                    "Gradient penalty λ",
+                    options=_options(GP_LAMBDAS, config.gp_lambda),
+                    format_func=_fmt,
+                )
 
         with st.expander("Optimisation", expanded=True):
             widget(
@@ -242,7 +316,7 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
             )
             widget(runner, "radio", "optimizer", "Optimizer", options=["adam", "sgd"], horizontal=True)
             if config.optimizer == "adam":
-                widget(runner, "slider", "beta1", "Adam β₁", min_value=0.0, max_value=0.95, step=0.05)
+                widget(runner, "slider", "beta1", "Adam β₁", **_span("beta1"), step=0.05)
                 widget(
                     runner,
                     "select_slider",
@@ -257,19 +331,18 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
         with st.expander("Data (rebuilds the run)", expanded=False):
             widget(runner, "radio", "dataset", "Target p_data", options=list(PLANE_DATASETS), horizontal=True)
             if config.dataset == "ring":
-                widget(runner, "slider", "modes", "Modes on the ring", min_value=2, max_value=32)
-                widget(runner, "slider", "radius", "Radius", min_value=0.5, max_value=5.0, step=0.25)
+                widget(runner, "slider", "modes", "Modes on the ring", **_span(RING_MODES))
+                widget(runner, "slider", "radius", "Radius", **_span("radius"), step=0.1)
             elif config.dataset == "grid":
                 widget(
                     runner,
                     "slider",
                     "grid_side",
                     "Grid side m (m × m modes)",
-                    min_value=2,
-                    max_value=7,
+                    **_span(GRID_SIDES),
                     help_text="m x m Gaussians on a square lattice (PacGAN's benchmark is 5 x 5).",
                 )
-                widget(runner, "slider", "spacing", "Spacing", min_value=0.5, max_value=4.0, step=0.25)
+                widget(runner, "slider", "spacing", "Spacing", **_span("spacing"), step=0.1)
             if config.dataset in ("ring", "grid"):
                 widget(
                     runner,
@@ -285,11 +358,11 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
             widget(
                 runner, "select_slider", "hidden", "Width (units per layer)", options=_options(WIDTHS, config.hidden)
             )
-            widget(runner, "slider", "depth", "Hidden layers", min_value=1, max_value=6)
+            widget(runner, "slider", "depth", "Hidden layers", **_span("depth"))
             widget(runner, "selectbox", "activation", "Activation", options=list(ACTIVATIONS))
-            widget(runner, "slider", "latent_dim", "Noise dimension", min_value=1, max_value=64)
+            widget(runner, "slider", "latent_dim", "Noise dimension", **_span("latent_dim"))
             widget(runner, "radio", "latent", "Noise distribution", options=list(LATENTS), horizontal=True)
-            widget(runner, "number_input", "seed", "Seed", min_value=0, max_value=2**31 - 1, step=1)
+            widget(runner, "number_input", "seed", "Seed", **_span("seed"), step=1)
 
         def archive() -> bytes:  # built on click, on its own thread: a snapshot is immutable, so that is safe
             snap = runner.snapshot(touch=False)
@@ -326,7 +399,7 @@ def remedies_section(runner: Runner) -> None:
     config = runner.config
     on = [r.title for r in REMEDIES.values() if r.active(config) and r.settings[0] in REMEDY_WIDGETS]
     with st.expander(f"Remedies ({len(on)} on)" if on else "Remedies", expanded=bool(on)):
-        widget(runner, "slider", "feature_matching", "Feature matching W", min_value=0.0, max_value=1.0, step=0.05)
+        widget(runner, "slider", "feature_matching", "Feature matching W", **_span("feature_matching"), step=0.05)
         widget(runner, "toggle", "minibatch_discrimination", "Minibatch discrimination")
         if config.minibatch_discrimination:
             widget(
@@ -346,8 +419,8 @@ def remedies_section(runner: Runner) -> None:
             options=_options(AVERAGING_WEIGHTS, config.historical_averaging),
             format_func=_fmt,
         )
-        widget(runner, "slider", "unrolled", "Unrolled steps K", min_value=0, max_value=10)
-        widget(runner, "slider", "pack", "Packing m (samples per D input)", min_value=1, max_value=4)
+        widget(runner, "slider", "unrolled", "Unrolled steps K", **_span("unrolled"))
+        widget(runner, "slider", "pack", "Packing m (samples per D input)", **_span("pack"))
         widget(runner, "toggle", "spectral_norm", "Spectral norm on D")
         st.caption(
             "Packing, the minibatch layer and spectral norm give D a new shape: a fresh D is built and G "
@@ -404,54 +477,151 @@ def add_mode(runner: Runner, x: float, y: float) -> None:
 
 
 # ---- the config in the URL ---------------------------------------------------------------------------------
+URL_SKIPPED = ("steps", "eval_every")  # a headless run's settings: the board neither uses nor shares them
+MAX_NOTES = 8  # a link's notice lists this many problems, then how many more
+
+
 def _encode(name: str, value) -> str:
+    """A setting as the URL writes it: the shortest text that reads back as the same value."""
     if name == "components":
-        return ";".join(",".join(f"{v:g}" for v in row) for row in value)
-    return f"{value:g}" if isinstance(value, float) else str(value).lower() if isinstance(value, bool) else str(value)
+        return ";".join(",".join(_number(v) for v in row) for row in value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    return _number(value) if isinstance(value, float) else str(value)
 
 
-def config_from_url(params: dict) -> TrainConfig:
-    """The config a shared link describes. Unknown keys and bad values are ignored, numbers out of range
-    are clamped into it; each is said in a notice. Never raises."""
-    config, notes = TrainConfig(), []
-    if params.get("preset") in PRESETS:
-        config = PRESETS[params["preset"]].config
-    elif "preset" in params:
-        notes.append(f"unknown preset {params['preset']!r} ignored")
-    for name, raw in params.items():
+def _number(value: float) -> str:
+    text = f"{value:g}"
+    return text if float(text) == value else repr(value)
+
+
+def _read(name: str, raw: str, notes: list[str]):
+    """One URL value as its setting's type, clamped into the range the page's widget offers (the setting's
+    own, or the narrower WIDGET_RANGES one) with a note. Raises ConfigError for a value it cannot use."""
+    value: object = raw
+    if name == "components":
+        rows = [row for row in raw.split(";") if row.strip()]
+        if len(rows) > MAX_COMPONENTS:  # counted before a single number is parsed
+            raise ConfigError(name, f"at most {MAX_COMPONENTS} components, got {len(rows)}")
+        value = [row.split(",") for row in rows]
+    value = coerce(name, value)
+    if name == "dataset" and value in DATASETS and value not in PLANE_DATASETS:
+        raise ConfigError(name, "the Theory page's 1-D data set; the board draws a ring, a grid or a custom mixture")
+    if TYPES[name] in (int, float) and FIELDS[name].metadata["low"] is not None:
+        if not math.isfinite(value):
+            raise ConfigError(name, "must be a finite number")
+        low, high = widget_range(name)
+        if not low <= value <= high:
+            clamped = min(max(value, low), high)
+            beyond = f"beyond the page's slider ({low:g} to {high:g})" if name in WIDGET_RANGES else "out of range"
+            notes.append(f"{name} = {_text(raw)} is {beyond}; using {clamped:g}")
+            value = clamped
+    return value
+
+
+def _values(params, name: str) -> list[str]:
+    """Every value a link gives `name`. st.query_params keeps a repeated key's values (get_all); a plain dict
+    of it keeps only the last, so the page's own query string is asked for the rest."""
+    if hasattr(params, "get_all"):
+        return [str(v) for v in params.get_all(name)]
+    value = params[name]
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    every = st.query_params.get_all(name) if get_script_run_ctx(suppress_warning=True) else []
+    return every if every and every[-1] == value else [str(value)]
+
+
+def read_url(params) -> tuple[TrainConfig, list[str]]:
+    """The config a shared link describes, and what was wrong with the link (plain text, see `plain`).
+
+    The whole query is read first: each value coerced on its own (a bad one is noted and dropped, a number
+    beyond its widget's range clamped and noted), a repeated key gives its last value. Then ONE config is
+    built from all of them at once, so the order of the keys does not matter; if the whole does not validate,
+    the setting the ConfigError names is dropped with a note and the rest tried again (at most once per
+    setting). Never raises."""
+    notes: list[str] = []
+    query: dict[str, str] = {}
+    for key in params:
+        values = _values(params, key) or [""]
+        name = str(key)
+        if len(values) > 1:
+            notes.append(f"{_said(name)} is given {len(values)} times; using the last, {_said(values[-1])}")
+        query[name] = values[-1]
+    base, origin = TrainConfig(), "the defaults"
+    if "preset" in query:
+        if query["preset"] in PRESETS:
+            base, origin = PRESETS[query["preset"]].config, f"preset {query['preset']}"
+        else:
+            notes.append(f"unknown preset {_said(query['preset'])} ignored")
+    changes: dict[str, object] = {}
+    for name, raw in query.items():
         if name == "preset":
             continue
-        if name not in FIELDS or name == "steps":
-            notes.append(f"unknown setting {name!r} ignored")
-            continue
-        try:
-            value = raw
-            if name == "components":
-                value = [row.split(",") for row in str(raw).split(";") if row]
-            value = coerce(name, value)
-            meta = FIELDS[name].metadata
-            if meta["low"] is not None and TYPES[name] in (int, float) and not meta["low"] <= value <= meta["high"]:
-                clamped = min(max(value, meta["low"]), meta["high"])
-                notes.append(f"{name} = {raw} is out of range; using {clamped:g}")
-                value = clamped
-            config = validate(config.replace(**{name: value}))
-        except ConfigError as error:
-            notes.append(f"{name} = {raw!r} ignored: {error.message}")
-    if config.dataset not in PLANE_DATASETS:
-        notes.append(f"dataset {config.dataset!r} is the Theory page's 1-D run; the board keeps the ring")
+        if name not in FIELDS:
+            notes.append(f"unknown setting {_said(name)} ignored")
+        elif name in URL_SKIPPED:
+            notes.append(f"{name} is a headless run's setting; ignored here")
+        else:
+            try:
+                changes[name] = _read(name, raw, notes)
+            except ConfigError as error:
+                notes.append(f"{name} = {_said(raw)} ignored: {plain(error.message)}")
+    config = _build(base, changes, query, notes, origin)
+    if config.dataset not in PLANE_DATASETS:  # a preset of the Theory page's 1-D data set
+        notes.append(f"dataset {config.dataset} is the Theory page's 1-D run; the board keeps the ring")
         config = config.replace(dataset="ring")
+    return config, notes
+
+
+def _build(base: TrainConfig, changes: dict, query: dict, notes: list[str], origin: str) -> TrainConfig:
+    """base with every change at once; a change the config refuses is dropped and the rest tried again."""
+    for _ in range(len(changes) + 1):
+        try:
+            return base.replace(**changes)
+        except ConfigError as error:
+            culprit = error.field if error.field in changes else _culprit(base, changes, error)
+            if culprit is None:
+                break
+            notes.append(f"{culprit} = {_said(query[culprit])} ignored: {plain(error.message)}")
+            del changes[culprit]
+    notes.append(f"the link's settings do not fit together; using {origin}")
+    return base
+
+
+def _culprit(base: TrainConfig, changes: dict, error: ConfigError) -> str | None:
+    """The change whose removal makes the error go (a data set that needs components the link lacks)."""
+    for name in changes:
+        try:
+            base.replace(**{k: v for k, v in changes.items() if k != name})
+            return name
+        except ConfigError as other:
+            if (other.field, other.message) != (error.field, error.message):
+                return name
+    return None
+
+
+def config_from_url(params) -> TrainConfig:
+    """The config a shared link describes (st.query_params, or a dict of it); what was wrong with the link
+    is said in one notice. Never raises."""
+    config, notes = read_url(params)
     if notes:
-        notify("From the link: " + "; ".join(notes) + ".", "warning")
+        shown = notes[:MAX_NOTES] + ([f"and {len(notes) - MAX_NOTES} more"] if len(notes) > MAX_NOTES else [])
+        notify("From the link: " + "; ".join(shown) + ".", "warning")
     return config
+
+
+def url_params(config: TrainConfig) -> dict[str, str]:
+    """The settings that differ from a fresh page's (the defaults, with the config's data set's own), as
+    text: read back by `read_url` they give the same config (the headless-only settings aside)."""
+    base = dataclasses.replace(TrainConfig(), dataset=config.dataset, **DATASETS[config.dataset][1])
+    wanted = {name: _encode(name, value) for name, value in base.changed(config).items() if name not in URL_SKIPPED}
+    if config.dataset != TrainConfig().dataset:
+        wanted["dataset"] = config.dataset
+    return {name: wanted[name] for name in FIELDS if name in wanted}
 
 
 def config_to_url(config: TrainConfig) -> None:
     """Mirror the settings that differ from the defaults into the URL, so the page can be bookmarked."""
-    default = TrainConfig()
-    wanted = {
-        name: _encode(name, value)
-        for name, value in default.changed(config).items()
-        if name not in ("steps", "eval_every")
-    }
+    wanted = url_params(config)
     if dict(st.query_params) != wanted:
         st.query_params.from_dict(wanted)

@@ -1,5 +1,9 @@
 """Snapshot -> the compact JSON the live component draws: arrays as base64 (float32 or uint8), curves
-thinned to what a canvas can show. Pure: no Streamlit, no torch."""
+thinned to what a canvas can show. Pure: no Streamlit, no torch.
+
+Every frame is strict JSON whatever the snapshot holds: a non-finite number anywhere becomes null (`strict`,
+the last step of `payload`), and the quantised arrays map NaN to their lowest level. A NaN in a frame is not
+JSON: the route refused it and the page stood still on its last frame (issue 14)."""
 
 from __future__ import annotations
 
@@ -22,9 +26,10 @@ def b64(array, dtype=np.float32) -> str:
 
 
 def quantise(values: np.ndarray, lo: float, hi: float) -> str:
-    """Values in [lo, hi] -> uint8 0..255 (plenty for a colour map)."""
-    scaled = (np.clip(values, lo, hi) - lo) / max(hi - lo, 1e-12) * 255
-    return b64(np.rint(scaled), np.uint8)
+    """Values in [lo, hi] -> uint8 0..255 (plenty for a colour map); NaN -> 0."""
+    with np.errstate(invalid="ignore"):  # an infinite range gives NaN, sent as 0
+        scaled = (np.clip(values, lo, hi) - lo) / max(hi - lo, 1e-12) * 255
+    return b64(np.rint(np.nan_to_num(scaled, nan=0.0)), np.uint8)
 
 
 def quantise_centred(values: np.ndarray, lo: float, mid: float, hi: float) -> str:
@@ -33,12 +38,28 @@ def quantise_centred(values: np.ndarray, lo: float, mid: float, hi: float) -> st
     v = np.clip(np.asarray(values, dtype=np.float64), lo, hi)
     below = (v - lo) / max(mid - lo, 1e-12) * 127.5
     above = 127.5 + (v - mid) / max(hi - mid, 1e-12) * 127.5
-    return b64(np.rint(np.where(v <= mid, below, above)), np.uint8)
+    return b64(np.rint(np.nan_to_num(np.where(v <= mid, below, above), nan=0.0)), np.uint8)
 
 
 def finite(value) -> float | None:
     """A float for strict JSON: None (null) for NaN or infinity."""
     return float(value) if value is not None and math.isfinite(value) else None
+
+
+def strict(value):
+    """value with every float at any depth finite or None, and NumPy scalars as Python ones: what
+    json.dumps(allow_nan=False) always accepts (a NumPy scalar is not JSON at all)."""
+    if isinstance(value, dict):
+        return {k: strict(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict(v) for v in value]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return finite(value)
+    return value
 
 
 def last_finite(column: np.ndarray) -> float | None:
@@ -59,7 +80,7 @@ def curves(columns: dict, names, most: int = MAX_CURVE_POINTS) -> dict:
 
 def static_layer(snap: Snapshot) -> dict:
     """What changes only with the data set: the true density (square root: faint modes stay visible)."""
-    density = np.sqrt(snap.p_data)
+    density = np.sqrt(np.clip(snap.p_data, 0.0, None))
     return dict(
         p_data=quantise(density, 0.0, float(density.max())),
         grid=int(snap.p_data.shape[0]),
@@ -71,7 +92,9 @@ def static_layer(snap: Snapshot) -> dict:
 def points(xy: np.ndarray, bounds: np.ndarray) -> str:
     """Points in the view's square as uint16 pairs: 1/65535 of the square is far below a pixel."""
     lo, hi = bounds[:, 0], bounds[:, 1]
-    return b64(np.rint(np.clip((xy - lo) / (hi - lo), 0, 1) * 65535), np.uint16)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a broken square: NaN, drawn at its corner
+        share = np.nan_to_num(np.clip((xy - lo) / (hi - lo), 0, 1), nan=0.0)
+    return b64(np.rint(share * 65535), np.uint16)
 
 
 def surface_title(config) -> str:
@@ -96,8 +119,8 @@ def remedy_rows(config) -> list[dict]:
 
 
 def payload(snap: Snapshot, include_static: bool = True) -> dict:
-    """One frame. include_static=False leaves out the data set's layer (true density, real samples):
-    the component keeps it and says which one it holds, so it is sent once per data set, not per frame."""
+    """One frame, strict JSON (`strict`). include_static=False leaves out the data set's layer (true density,
+    real samples): the component keeps it and says which one it holds, so it is sent once per data set."""
     c, m = snap.config, snap.metrics
     level = decision_level(c.loss, c.label_smoothing)  # where D cannot tell data from samples
     surface = snap.surface
@@ -115,45 +138,47 @@ def payload(snap: Snapshot, include_static: bool = True) -> dict:
         f"{snap.config.dataset}|{snap.config.modes}|{snap.config.radius}|{snap.config.spacing}|{snap.config.std}|"
         f"{snap.config.components}|{snap.config.grid_size}|{snap.config.samples_shown}|{snap.config.seed}"
     )
-    return dict(
-        iteration=snap.iteration,
-        d_steps=snap.d_steps,
-        g_steps=snap.g_steps,
-        its=round(snap.its_per_s, 1),
-        state=snap.state,
-        message=snap.message,
-        loss=c.loss,
-        k=c.k,
-        probability=snap.surface_is_probability,
-        boundary=level,
-        boundary_label=decision_label(c.loss, c.label_smoothing),
-        surface_title=surface_title(c),
-        grad_norm_g=last_finite(snap.history["grad_norm_g"]),
-        bounds=[float(v) for v in snap.bounds.ravel()],
-        static_key=key,
-        metrics=dict(
-            modes_captured=m.modes_captured,
-            modes_total=m.modes_total,
-            high_quality=finite(m.high_quality),
-            d_real=finite(m.d_real),
-            d_fake=finite(m.d_fake),
-            jsd=finite(m.jsd),
-            mode_width=finite(m.mode_width),
-            reverse_kl=finite(m.reverse_kl),
-        ),
-        samples=points(snap.samples, snap.bounds),
-        surface=quantise_centred(surface, lo, mid, hi),
-        surface_range=[lo, hi],
-        surface_grid=int(surface.shape[0]),
-        arrows_at=b64(snap.arrows_at),
-        arrows=b64(snap.arrows),
-        manifold=b64(snap.manifold),
-        mesh=list(snap.manifold.shape[:2]),
-        history=curves(snap.history, ("iteration", "d_real", "d_fake", "loss_d", "loss_g", "grad_norm_g")),
-        evals=curves(snap.eval_history, ("iteration", "jsd", "modes_captured", "high_quality")),
-        shares=quantise(shares.T, 0.0, 1.0),
-        share_columns=len(shares),
-        share_iterations=b64(snap.eval_history["iteration"][keep]) if eval_n else b64([]),
-        remedies=remedy_rows(snap.config),
-        **(static_layer(snap) if include_static else {}),
+    return strict(
+        dict(
+            iteration=snap.iteration,
+            d_steps=snap.d_steps,
+            g_steps=snap.g_steps,
+            its=round(snap.its_per_s, 1),
+            state=snap.state,
+            message=snap.message,
+            loss=c.loss,
+            k=c.k,
+            probability=snap.surface_is_probability,
+            boundary=level,
+            boundary_label=decision_label(c.loss, c.label_smoothing),
+            surface_title=surface_title(c),
+            grad_norm_g=last_finite(snap.history["grad_norm_g"]),
+            bounds=[float(v) for v in snap.bounds.ravel()],
+            static_key=key,
+            metrics=dict(
+                modes_captured=m.modes_captured,
+                modes_total=m.modes_total,
+                high_quality=finite(m.high_quality),
+                d_real=finite(m.d_real),
+                d_fake=finite(m.d_fake),
+                jsd=finite(m.jsd),
+                mode_width=finite(m.mode_width),
+                reverse_kl=finite(m.reverse_kl),
+            ),
+            samples=points(snap.samples, snap.bounds),
+            surface=quantise_centred(surface, lo, mid, hi),
+            surface_range=[lo, hi],
+            surface_grid=int(surface.shape[0]),
+            arrows_at=b64(snap.arrows_at),
+            arrows=b64(snap.arrows),
+            manifold=b64(snap.manifold),
+            mesh=list(snap.manifold.shape[:2]),
+            history=curves(snap.history, ("iteration", "d_real", "d_fake", "loss_d", "loss_g", "grad_norm_g")),
+            evals=curves(snap.eval_history, ("iteration", "jsd", "modes_captured", "high_quality")),
+            shares=quantise(shares.T, 0.0, 1.0),
+            share_columns=len(shares),
+            share_iterations=b64(snap.eval_history["iteration"][keep]) if eval_n else b64([]),
+            remedies=remedy_rows(snap.config),
+            **(static_layer(snap) if include_static else {}),
+        )
     )

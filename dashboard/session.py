@@ -8,6 +8,8 @@ from core.config import TrainConfig
 from core.runner import STOPPED, Runner
 from core.slots import TrainingSlots
 
+from . import frames
+
 # The dashboard trains with one torch thread: with two, OpenMP workers spin against the server and the
 # browser on a 2-core machine and a watched run fell from ~65 to 4 it/s (docs/architecture.md).
 TORCH_THREADS = 1
@@ -21,6 +23,9 @@ def training_slots() -> TrainingSlots:
 
 
 def _release(runner: Runner) -> None:
+    """The session ended (its tab closed, or its caches were cleared): the run's frame token answers 404 from
+    now on, its place in line goes and its thread stops, letting go of its torch state."""
+    frames.revoke(runner)
     training_slots().cancel(runner)
     runner.stop()
 

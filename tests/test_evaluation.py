@@ -180,3 +180,236 @@ def test_a_run_archive_round_trips_without_pickle(tmp_path):
     with np.load(path, allow_pickle=False) as archive:
         assert list(archive["history/iteration"]) == [0, 1, 2]
     assert main(["evaluate", str(path), "--json"]) == 0  # a run archive is a sample file too
+
+
+def dense_precision_recall(real, fake, k):
+    """The definitions with a full distance matrix (this module's code before issue 14): the reference."""
+    from scipy.spatial import cKDTree
+    from scipy.spatial.distance import cdist
+
+    real_radii = cKDTree(real).query(real, k=k + 1)[0][:, k]
+    fake_radii = cKDTree(fake).query(fake, k=k + 1)[0][:, k]
+    in_real = (cdist(fake, real) <= real_radii[None]).sum(1)
+    in_fake = (cdist(real, fake) <= fake_radii[None]).sum(1)
+    precision, recall = float((in_real > 0).mean()), float((in_fake > 0).mean())
+    return dict(
+        precision=precision,
+        recall=recall,
+        f1=2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0,
+        density=float(in_real.sum() / (k * len(fake))),
+        coverage=float((cKDTree(fake).query(real, k=1)[0] <= real_radii).mean()),
+    )
+
+
+@pytest.mark.parametrize("spacing", [1.0, 0.1, 1 / 3])
+def test_precision_recall_equal_the_dense_definition_with_ties_and_copies(spacing):
+    """Points on a lattice: many on a ball's very edge, many copies of one point (a collapsed generator):
+    the neighbour queries give exactly the numbers of a full distance matrix, not approximately."""
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        n, m, k = (int(v) for v in (rng.integers(5, 80), rng.integers(5, 80), rng.integers(1, 5)))
+        real, fake = rng.integers(0, 5, (n, 2)) * spacing, rng.integers(-1, 4, (m, 2)) * spacing
+        if rng.random() < 0.3:
+            fake[: m // 2] = fake[0]
+        assert precision_recall(real, fake, k) == dense_precision_recall(real, fake, k)
+
+
+def test_precision_recall_memory_grows_with_n_not_n_squared():
+    """Issue 14: 10k rows took 606 MB through dense blocks of distances (100k did not finish in 400 s at
+    3.5 GB). 20,000 reals and fakes, a third of the fakes one point: the memory Python and NumPy hold stays
+    far below one 2,048 x 20,000 block of distances (328 MB)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    real, fake = rng.standard_normal((20_000, 2)), rng.standard_normal((20_000, 2)) + 0.5
+    fake[:7000] = fake[0]
+    tracemalloc.start()
+    try:
+        precision_recall(real, fake, 3)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 40e6, f"{peak / 1e6:.0f} MB"
+
+
+def test_evaluate_scores_a_seeded_subsample_above_its_maximum(tmp_path, capsys, monkeypatch):
+    import core.evaluation
+
+    x = exact(ring(), 3000)
+    report = evaluate(x, ring(), max_samples=1000)
+    assert (report["n"], report["n_used"]) == (3000, 1000) and report["mode_minimum"] == 8  # 1000 rows' minimum
+    assert report == evaluate(x, ring(), max_samples=1000)  # seeded: the same numbers again
+    assert evaluate(x, ring())["n_used"] == 3000
+    monkeypatch.setattr(core.evaluation, "EVAL_MAX_SAMPLES", 1000)
+    path = tmp_path / "many.npy"
+    np.save(path, x)
+    assert main(["evaluate", str(path)]) == 0
+    assert "n_used               1000 (a seeded subsample: at most 1,000 rows are scored)" in capsys.readouterr().out
+
+
+def test_the_jsd_in_chunks_is_the_grids():
+    import core.evaluation
+    from core.grid import jsd
+
+    for n in (1, 999, 2500):
+        x = exact(ring(), n) * 1.2
+        chunked = core.evaluation.jsd(x, ring())
+        core.evaluation.JSD_CHUNK, saved = 97, core.evaluation.JSD_CHUNK
+        try:
+            assert core.evaluation.jsd(x, ring()) == pytest.approx(chunked, rel=1e-9, abs=1e-12)
+        finally:
+            core.evaluation.JSD_CHUNK = saved
+        assert chunked == pytest.approx(jsd(x, ring()), rel=1e-9, abs=1e-12)
+
+
+def npy_header_only(path: Path, shape, descr="<f8", data=b""):
+    """A .npy file whose header declares `shape` whatever data follows."""
+    import io
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": descr, "fortran_order": False, "shape": shape})
+    path.write_bytes(header.getvalue() + data)
+
+
+def hostile_files(tmp: Path) -> dict[str, str]:
+    """Files of issue 14's fuzzing, each with the true reason `evaluate` must give."""
+    import io
+    import os
+    import zipfile
+
+    npy_header_only(tmp / "huge.npy", (10**12, 2))
+    npy_header_only(tmp / "short.npy", (100, 2), data=np.zeros((10, 2)).tobytes())
+    (tmp / "notzip.npz").write_bytes(b"hello, this is not a zip archive")
+    np.savez(tmp / "nested.npz", config=np.array("[" * 30_000 + "]" * 30_000), samples=np.zeros((50, 2)))
+    np.savez_compressed(tmp / "bigconfig.npz", config=np.array("x" * 1_000_000), samples=np.zeros((50, 2)))
+    with zipfile.ZipFile(tmp / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as archive:  # declares 16 TB of zeros
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10**12, 2)})
+        archive.writestr("samples.npy", header.getvalue() + bytes(1 << 20))
+    np.savez(tmp / "threecolumns.npz", samples=np.zeros((50, 3)))
+    os.symlink("/dev/zero", tmp / "zero.npy")
+    (tmp / "folder.npy").mkdir()
+    np.save(tmp / "big.npy", np.full((50, 2), 1e300))
+    (tmp / "longline.csv").write_text("1," + "1" * 5000 + "\n")
+    return {
+        "huge.npy": "declares 1,000,000,000,000 rows; at most 10,000,000 are read",
+        "short.npy": "is truncated",
+        "notzip.npz": "not a zip archive",
+        "nested.npz": "the run's config is nested too deeply",
+        "bigconfig.npz": "the run's config is longer than 65,536 characters",
+        "bomb.npz": "declares 1,000,000,000,000 rows",
+        "threecolumns.npz": "must be n x 1 or 2, got shape (50, 3)",
+        "zero.npy": "is not a regular file but a device",
+        "folder.npy": "is not a regular file but a directory",
+        "big.npy": "values must be finite and at most 1e+09 in absolute value",
+        "longline.csv": "line 1 is longer than 1,000 characters",
+    }
+
+
+def test_hostile_files_exit_2_with_one_true_line(tmp_path, capsys):
+    for name, reason in hostile_files(tmp_path).items():
+        try:
+            code = main(["evaluate", str(tmp_path / name), "--json"])
+        except SystemExit as exit_:
+            code = exit_.code
+        out, err = capsys.readouterr()
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, (name, err)
+        assert f"{name}: {reason}" in err, (name, err)
+
+
+@pytest.mark.timeout(120)
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path, capsys):
+    """Issue 14: a FIFO named .csv blocked forever. If the code under test opens it anyway, a writer comes
+    after 20 s and closes it at once, so such code fails on the message instead of hanging the suite."""
+    import os
+    import threading
+
+    pipe = tmp_path / "samples.csv"
+    os.mkfifo(pipe)
+    done = threading.Event()
+
+    def release():
+        if not done.wait(20):
+            os.close(os.open(pipe, os.O_WRONLY))  # blocks until the reader is there, then gives it EOF
+
+    threading.Thread(target=release, daemon=True).start()
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            main(["evaluate", str(pipe)])
+    finally:
+        done.set()
+    assert exit_.value.code == 2 and "samples.csv: is not a regular file but a named pipe" in capsys.readouterr().err
+
+
+def test_evaluate_json_is_strict(tmp_path, capsys, monkeypatch):
+    """`--json` printed `"fid": NaN`. Values beyond 1e9 are refused (above); a metric that still comes out
+    non-finite is printed as null and named in `non_finite`."""
+    import core.evaluation
+
+    path = tmp_path / "exact.npy"
+    np.save(path, exact(ring(), 500))
+    real = core.evaluation.evaluate
+    monkeypatch.setattr(core.evaluation, "evaluate", lambda *a, **k: real(*a, **k) | dict(fid=math.nan))
+    assert main(["evaluate", str(path), "--json"]) == 0
+    out = capsys.readouterr().out
+    report = json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} in the JSON"))
+    assert report["fid"] is None and report["non_finite"] == ["fid"] and report["precision"] > 0.9
+
+
+def test_a_1d_mixture_is_refused_by_evaluate(tmp_path, capsys):
+    path = tmp_path / "exact.npy"
+    np.save(path, exact(ring(), 500))
+    with pytest.raises(SystemExit) as exit_:
+        main(["evaluate", str(path), "--dataset", "line"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "argument --dataset: line is a 1-D mixture" in err, err
+
+
+def test_read_run_checks_types_and_sizes_before_reading(tmp_path):
+    """Issue 14: read_run returned whatever the archive held (a config that is a float, a list, a 50 MB
+    string: 647 MB, 9.9 s)."""
+    from core.export import read_run
+
+    cases = {
+        "float": (dict(config=np.array(1.5)), "the run's config is not a JSON object"),
+        "list": (dict(config=np.array([1, 2])), "the run's config is not a JSON object"),
+        "json list": (dict(config=np.array("[1, 2]")), "the run's config is not a JSON object"),
+        "long": (dict(config=np.array("x" * 70_000)), "longer than 65,536 characters"),
+        "deep": (dict(config=np.array('{"components": [[[[[0]]]]]}')), "nests deeper than 4 levels"),
+        "digits": (dict(config=np.array('{"modes": ' + "9" * 5000 + "}")), "not a JSON object"),
+        "text samples": (dict(samples=np.array([["a", "b"]] * 5)), "holds <U1 values, not numbers"),
+        "3-D samples": (dict(samples=np.zeros((5, 2, 2))), "must be n x 1 or 2"),
+        "no rows": (dict(samples=np.zeros((0, 2))), "is empty"),
+    }
+    for name, (arrays, reason) in cases.items():
+        path = tmp_path / f"{name}.npz"
+        np.savez_compressed(path, **{"samples": np.zeros((50, 2)), **arrays})
+        with pytest.raises(ValueError, match=reason):
+            read_run(path)
+    path = tmp_path / "line.npz"  # the 1-D data set's samples are n x 1
+    np.savez(path, config=np.array('{"dataset": "line"}'), samples=np.zeros((50, 1), dtype=np.float32))
+    config, samples = read_run(path)
+    assert config == {"dataset": "line"} and samples.shape == (50, 1)
+
+
+def test_read_run_refuses_a_zip_directory_above_its_bound(tmp_path, monkeypatch):
+    import core.export
+
+    path = tmp_path / "many.npz"
+    np.savez(path, samples=np.zeros((50, 2)), **{f"history/{i}": np.zeros(1) for i in range(200)})
+    assert core.export.read_run(path)[1].shape == (50, 2)
+    monkeypatch.setattr(core.export, "MAX_CENTRAL_DIRECTORY", 4096)
+    with pytest.raises(ValueError, match="its zip directory takes"):
+        core.export.read_run(path)
+
+
+def test_fid_is_real_and_finite_for_degenerate_far_samples():
+    """Found by tests/test_fuzz.py: two samples 2e9 apart (a singular covariance of 5e17) gave the matrix
+    square root an imaginary part of 8, and `evaluate` a traceback. Against the 2 x 2 closed form
+    tr (S1 S2)^(1/2) = sqrt(tr(S1 S2) + 2 sqrt(det S1 det S2))."""
+    x = np.array([[0.0, 1e9], [-1e9, 0.0]])
+    mean, cov = mixture_moments(ring())
+    s1 = np.cov(x, rowvar=False)
+    root = math.sqrt(np.trace(s1 @ cov) + 2 * math.sqrt(max(np.linalg.det(s1), 0) * np.linalg.det(cov)))
+    expected = ((x.mean(0) - mean) ** 2).sum() + np.trace(s1) + np.trace(cov) - 2 * root
+    assert fid(x, ring()) == pytest.approx(expected, rel=1e-9)

@@ -1,14 +1,18 @@
 """The background runner: states, exact stepping, live updates, rebuilds, divergence, idle pause,
 snapshots that are never torn, bounded memory, and no thread left behind."""
 
+import gc
 import threading
 import time
+import types
 
 import numpy as np
 import pytest
+import torch
 
 from core.config import ConfigError, TrainConfig
 from core.runner import DIVERGED, IDLE, PAUSED, RUNNING, STOPPED, Runner
+from core.training import GAN
 from tests.conftest import runner_threads
 
 SMALL = TrainConfig(hidden=32, depth=2, batch_size=64, eval_samples=500, samples_shown=200, grid_size=40)
@@ -195,3 +199,31 @@ def test_history_stays_bounded_in_a_long_run(no_thread_leak):
         assert np.all(np.diff(its) == stride)  # evenly thinned, up to the last stride
         assert len(snap.eval_history["iteration"]) <= 64
         assert snap.mode_shares.shape == (len(snap.eval_history["iteration"]), 8)
+
+
+def reachable(root) -> list:
+    """Every object reachable from root's own state (not through classes, functions or modules)."""
+    seen, todo, found = {id(root)}, [root], []
+    while todo:
+        for ref in gc.get_referents(todo.pop()):
+            if id(ref) in seen or isinstance(ref, type | types.ModuleType | types.FunctionType):
+                continue
+            seen.add(id(ref))
+            found.append(ref)
+            todo.append(ref)
+    return found
+
+
+@pytest.mark.parametrize("started", [True, False], ids=["trained", "never-started"])
+def test_a_stopped_runner_lets_go_of_its_torch_state(no_thread_leak, started):
+    # a closed tab's session keeps its runner referenced (its widgets' callbacks, the download button's
+    # callable): what it keeps must be the last frame, not two networks, their optimizers and a checkpoint
+    runner = Runner(SMALL, threads=1)
+    if started:
+        runner.step(5, wait=True)
+    assert any(isinstance(o, torch.Tensor) for o in reachable(runner))
+    runner.stop()
+    held = reachable(runner)
+    assert not [type(o).__name__ for o in held if isinstance(o, torch.Tensor | torch.nn.Module | GAN)]
+    snap = runner.snapshot()
+    assert snap.iteration == (5 if started else 0) and snap.state == STOPPED

@@ -73,22 +73,36 @@ function niceTicks(lo, hi, count) {
   return ticks;
 }
 
-function fmt(v) {
+// Every number on screen goes through fmt, fmtSig or fixed: a huge or tiny value in exponent form (6.8e+28,
+// 3.5e-5), never toFixed's raw 6.814674232815912e+28 (it gives up on fixed notation past 1e21), and "–" for
+// no number (null in a frame, NaN, infinity).
+const HUGE = 1e6;
+
+function fmt(v) {  // axis ticks and legends: short
+  if (!Number.isFinite(v)) return "–";
   const a = Math.abs(v);
+  if (a >= HUGE) return v.toExponential(1);
   if (a >= 10000) return (v / 1000).toFixed(0) + "k";
   if (a >= 1000) return (v / 1000).toFixed(1) + "k";
   if (a >= 10 || v === 0) return v.toFixed(0);
   if (a >= 1) return v.toFixed(1);
-  return v.toFixed(2);
+  if (a >= 0.01) return v.toFixed(2);
+  return fmtSig(v);
 }
 
-function fmtSig(v) {  // three significant digits for values spanning decades: 231, 4.55, 0.00623, 3.5e-5
+function fmtSig(v) {  // three significant digits for values spanning decades: 231, 4.55, 0.00623, 3.5e-5, 6.81e+28
   if (!Number.isFinite(v)) return "–";
   const a = Math.abs(v);
   if (a === 0) return "0";
+  if (a >= HUGE) return v.toExponential(2);
   if (a >= 1000) return v.toFixed(0);
   if (a < 1e-3) return v.toExponential(1);
   return String(+v.toPrecision(3));
+}
+
+function fixed(v, digits) {  // a header stat: `digits` decimals while that reads well, else 6.8e+28
+  if (!Number.isFinite(v)) return "–";
+  return Math.abs(v) >= 1e5 ? v.toExponential(1) : v.toFixed(digits);
 }
 
 function niceCeil(v) {  // the smallest of 1, 2, 5 x 10^k at or above v
@@ -360,22 +374,19 @@ function setup(parent, setTriggerValue) {
 function stats(state, d) {
   const q = (name) => state.root.querySelector(`[data-stat="${name}"]`);
   const m = d.metrics, prob = d.probability;
-  q("its").textContent = d.its.toFixed(0);
-  q("updates").textContent = `${d.d_steps} / ${d.g_steps}`;
+  q("its").textContent = fixed(d.its, 0);
+  q("updates").textContent = `${d.d_steps} / ${d.g_steps}`;  // counts: integers, always whole
   q("modes").textContent = `${m.modes_captured} / ${m.modes_total}`;
-  q("hq").textContent = Number.isFinite(m.high_quality) ? `${(100 * m.high_quality).toFixed(0)}%` : "–";
-  q("dreal").textContent = Number.isFinite(m.d_real) ? m.d_real.toFixed(3) : "–";
-  q("dfake").textContent = Number.isFinite(m.d_fake) ? m.d_fake.toFixed(3) : "–";
+  q("hq").textContent = Number.isFinite(m.high_quality) ? `${fixed(100 * m.high_quality, 0)}%` : "–";
+  q("dreal").textContent = fixed(m.d_real, 3);
+  q("dfake").textContent = fixed(m.d_fake, 3);
   q("dreal-label").textContent = prob ? "D(x), data" : "D score, data";
   q("dfake-label").textContent = prob ? "D(G(z)), samples" : "D score, samples";
-  q("jsd").textContent = Number.isFinite(m.jsd) ? m.jsd.toFixed(3) : "–";
-  q("rkl").textContent = Number.isFinite(m.reverse_kl) ? m.reverse_kl.toFixed(2) : "–";
-  q("width").textContent = Number.isFinite(m.mode_width) ? m.mode_width.toFixed(2) : "–";
+  q("jsd").textContent = fixed(m.jsd, 3);
+  q("rkl").textContent = fixed(m.reverse_kl, 2);
+  q("width").textContent = fixed(m.mode_width, 2);
   q("gradg").textContent = fmtSig(d.grad_norm_g);
-  const badge = q("state");
-  badge.textContent = d.state;
-  badge.className = `mm-badge mm-${d.state}`;
-  q("message").textContent = d.message;
+  showStatus(state);
   const remedies = JSON.stringify(d.remedies || []);
   if (state.remedies !== remedies) {  // changes only with the settings: rebuild the small table then
     state.remedies = remedies;
@@ -530,11 +541,65 @@ function draw(state, d) {
   drawSurface(state, d, a);
   drawConvergence(state, d, a);
   drawModes(state, d, a);
+  state.drawnAt = performance.now();
   // the test hook: the iteration of the frame now on screen, written once the frame is drawn
   state.root.querySelector("#minimax-iteration").textContent = String(d.iteration);
   const cost = (window.__minimaxDraw ||= { frames: 0, ms: 0 });  // read by benchmarks/dashboard_live.py
   cost.frames += 1; cost.ms += performance.now() - started;
   return true;
+}
+
+// ---- the frame route's health ---------------------------------------------------------------------------
+// A frame that does not come is said on the page, never hidden behind the last one: the badge reads
+// "connection lost" (the server did not answer), "no frame" (it answered an error, or something that is not
+// JSON) or "session ended" (404: the run is gone); the message gives the error and the age of the frame still
+// shown, and the views are dimmed. When frames come back, the message says so for a while.
+const RECOVERED_NOTE_MS = 10000;
+
+class FrameError extends Error {}  // the server answered, but not with a frame
+
+function seconds(ms) { return `${Math.round(ms / 1000)} s`; }
+
+function reason(text) {  // the route's JSON error ({"error": ...}), else the start of what came
+  try { return JSON.parse(text).error || text; } catch (error) { return text.slice(0, 200) || "an empty answer"; }
+}
+
+async function fetchFrame(state) {  // a frame, or null for 404; throws TypeError (no answer) or FrameError
+  const response = await fetch(`${state.url}?have=${encodeURIComponent(state.staticKey || "")}`, { cache: "no-store" });
+  if (response.status === 404) return null;
+  const text = await response.text();
+  if (!response.ok) throw new FrameError(`the frame route answered ${response.status}: ${reason(text)}`);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new FrameError(`a frame could not be read: ${error.message}`);
+  }
+}
+
+function trouble(state, kind, badge, message) {
+  state.trouble = { kind, badge, message, since: state.trouble ? state.trouble.since : performance.now() };
+  state.recovered = null;
+  showStatus(state);
+}
+
+function showStatus(state) {  // the badge and the message: the frame's, or what keeps frames from coming
+  const q = (name) => state.root.querySelector(`[data-stat="${name}"]`);
+  const badge = q("state"), message = q("message"), d = state.last, t = state.trouble;
+  state.root.classList.toggle("mm-stale", Boolean(t));
+  if (t) {
+    badge.textContent = t.badge;
+    badge.className = `mm-badge mm-${t.kind}`;
+    const shown = d && state.drawnAt !== undefined
+      ? ` The views show the last frame received (iteration ${d.iteration}), ${seconds(performance.now() - state.drawnAt)} old`
+      : " No frame has arrived yet";
+    message.textContent = `${t.message}.${shown}${t.kind === "ended" ? "." : "; trying again every second."}`;
+    return;
+  }
+  if (!d) return;
+  badge.textContent = d.state;
+  badge.className = `mm-badge mm-${d.state}`;
+  const back = state.recovered && performance.now() < state.recovered.until ? ` (${state.recovered.note})` : "";
+  message.textContent = `${d.message}${back}`;
 }
 
 // Frames come from their own route, at the refresh rate while training and once a second otherwise.
@@ -545,22 +610,44 @@ async function tick(state, generation) {
   // a second loop, so every step checks that its mount is still the current one
   if (generation !== state.generation) return;
   const started = performance.now();
-  let state_ = state.lastState;
+  let state_ = state.lastState, failed = false;
+  let frame;
   try {
-    const response = await fetch(`${state.url}?have=${encodeURIComponent(state.staticKey || "")}`, { cache: "no-store" });
-    if (generation !== state.generation) return;
-    if (response.status === 404) { state.stopped = true; return; }
-    if (response.ok) {
-      const frame = await response.json();
-      if (state.stopped || generation !== state.generation) return;
-      draw(state, frame);
-      state_ = frame.state;
-      if (frame.state !== state.pageState) { state.pageState = frame.state; state.setTriggerValue("state", frame.state); }
+    frame = await fetchFrame(state);
+  } catch (error) {
+    if (state.stopped || generation !== state.generation) return;
+    failed = true;
+    if (error instanceof FrameError) trouble(state, "lost", "no frame", error.message);
+    else trouble(state, "lost", "connection lost", `the server did not answer (${error.message})`);
+  }
+  if (state.stopped || generation !== state.generation) return;
+  if (frame === null) {  // 404: the session ended and its run with it; Streamlit reruns the page if it still can
+    state.stopped = true;
+    trouble(state, "ended", "session ended",
+      "this run is gone: its session ended (tab closed, connection dropped or server restarted); reload the page for a new run");
+    if (state.pageState !== "ended") { state.pageState = "ended"; state.setTriggerValue("state", "ended"); }
+    return;
+  }
+  if (frame) {
+    if (state.trouble) {
+      const t = state.trouble;
+      state.trouble = null;
+      state.recovered = { note: `frames again after ${seconds(performance.now() - t.since)} of ${t.badge}`,
+                          until: performance.now() + RECOVERED_NOTE_MS };
     }
-  } catch (error) { /* the server restarts or the tab sleeps: try again */ }
+    try {
+      draw(state, frame);
+    } catch (error) {  // a bug, not the network: said on the page, and thrown on for the console and the tests
+      failed = true;
+      trouble(state, "lost", "no frame", `a frame could not be drawn: ${error.message}`);
+      setTimeout(() => { throw error; });
+    }
+    state_ = frame.state;
+    if (frame.state !== state.pageState) { state.pageState = frame.state; state.setTriggerValue("state", frame.state); }
+  }
   state.lastState = state_;
   if (state.stopped || generation !== state.generation) return;
-  const every = state_ === "running" ? state.refresh : 1.0;
+  const every = !failed && state_ === "running" ? state.refresh : 1.0;
   state.timer = setTimeout(() => tick(state, generation), Math.max(0, every * 1000 - (performance.now() - started)));
 }
 

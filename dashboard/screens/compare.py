@@ -15,7 +15,7 @@ from core.losses import LOSSES
 from core.presets import PRESETS
 from core.sweep import METRICS, SweepResult, run_sweep
 
-from ..controls import LEARNING_RATES
+from ..controls import LEARNING_RATES, plain
 from ..session import session_runner
 
 COLOURS = {"A": "#0b6e4f", "B": "#e8590c"}
@@ -123,7 +123,7 @@ def _side(name: str, column) -> TrainConfig | None:
                 changes["label_smoothing"] = 0.0
             return base.replace(**changes)
         except ConfigError as error:
-            st.warning(f"Configuration {name}: {error}")
+            st.warning(f"Configuration {name}: {plain(error)}")  # a ConfigError echoes values
             return None
 
 
@@ -201,7 +201,7 @@ def compare_page() -> None:
 
     progress()
     if job and job.error:
-        st.warning(f"The comparison stopped: {job.error}")
+        st.warning(f"The comparison stopped: {plain(job.error)}")  # an exception's text, shown as it is
     if job and not job.running and len(job.results) == len(job.configs):
         columns = st.columns(3)
         for i, metric in enumerate(SHOWN):
