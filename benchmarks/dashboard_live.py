@@ -47,7 +47,7 @@ def headless_rate(config: TrainConfig, seconds: float) -> float:
 
 def payload_kb(config: TrainConfig, include_static: bool = False) -> float:
     with Runner(config, threads=1) as runner:
-        snap = runner.step(200, wait=True)
+        snap = runner.advance(200, wait=True)
     return len(json.dumps(payload(snap, include_static))) / 1024
 
 

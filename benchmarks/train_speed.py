@@ -26,12 +26,12 @@ import torch.nn.functional as F
 from torch.func import functional_call
 
 from core.config import TrainConfig
-from core.metrics import evaluate
-from core.models import build_players
+from core.metrics import generator_metrics
+from core.models import build_players, frozen
 from core.remedies import unrolled_parameters
 from core.runner import Runner
 from core.snapshot import Probe, picture
-from core.training import GAN, frozen
+from core.training import GAN
 
 
 class PlainLoop:
@@ -81,7 +81,7 @@ def runner_rate(config: TrainConfig, seconds: float, threads: int, watched: bool
     """Iterations/s of a running Runner; watched: a reader takes a snapshot every 0.1 s, as the dashboard
     does (the runner only builds snapshots that someone reads)."""
     with Runner(config, threads=threads, idle_timeout=None) as runner:
-        first = runner.step(1, wait=True)  # paused at a known iteration
+        first = runner.advance(1, wait=True)  # paused at a known iteration
         runner.start()
         start = time.perf_counter()
         while time.perf_counter() - start < seconds:
@@ -165,8 +165,8 @@ def main(argv=None):
     for label, fn in (
         ("picture: samples + D surface + arrows", lambda: picture(ours, probe)),
         ("picture without the surface", lambda: picture(ours, probe, with_surface=False)),
-        ("metrics without JSD", lambda: evaluate(ours, probe.z_eval, probe.real_eval, with_jsd=False)),
-        ("metrics with JSD", lambda: evaluate(ours, probe.z_eval, probe.real_eval)),
+        ("metrics without JSD", lambda: generator_metrics(ours, probe.z_eval, probe.real_eval, with_jsd=False)),
+        ("metrics with JSD", lambda: generator_metrics(ours, probe.z_eval, probe.real_eval)),
         ("one training iteration", ours.train_iteration),
     ):
         times = []

@@ -21,12 +21,12 @@ import numpy as np
 import torch
 
 from . import evaluation
-from .config import FIELDS, TYPES, ConfigError, coerce
+from .config import DATA_FIELDS, FIELDS, TYPES, ConfigError, coerce
 from .data import mixture_for
 from .export import MAX_ROWS, check_samples_header, npy_data, npy_header, read_run, run_archive, run_config
 from .history import BoundedHistory
 from .losses import LOSSES
-from .metrics import MODE_RULES, evaluate
+from .metrics import MODE_RULES, generator_metrics
 from .presets import PRESETS
 from .snapshot import Probe
 from .sweep import MAX_SEEDS, METRICS, run_sweep
@@ -57,7 +57,7 @@ USED_WHEN = {
     "minibatch_kind": (lambda c: c.minibatch_discrimination, "is read only with --minibatch-discrimination"),
 }
 REPORT_KEYS = (
-    "step",
+    "iteration",
     "loss_d",
     "loss_g",
     "d_real",
@@ -155,9 +155,6 @@ def _sample_path(text: str) -> Path:
     if path.suffix.lower() not in SAMPLE_FORMATS:
         raise argparse.ArgumentTypeError(f"the file must end in {' or '.join(SAMPLE_FORMATS)}, got {clip(repr(text))}")
     return path
-
-
-DATA_FIELDS = ("dataset", "modes", "radius", "spacing", "std", "components")
 
 
 def add_setting_flags(parser: argparse.ArgumentParser, names) -> None:
@@ -396,24 +393,24 @@ def train(config, *, json_lines: bool, save_samples: Path | None, save_run: Path
     report: dict = {}
     # the evaluations' curves are kept only to be saved, and then in fixed memory, evenly spaced
     reports = BoundedHistory(REPORT_KEYS, MAX_SAVED_EVALUATIONS) if save_run is not None else None
-    for step in range(1, config.steps + 1):
+    for iteration in range(1, config.steps + 1):
         started = time.perf_counter()
         gan.train_iteration()
         trained += time.perf_counter() - started
-        evaluating = step % config.eval_every == 0 or step == config.steps
+        evaluating = iteration % config.eval_every == 0 or iteration == config.steps
         # the weights (0.1 ms) with each evaluation, as the runner does with each frame
         problem = gan.finite(weights=evaluating)
         if problem:
             print(
-                f"diverged at step {step}: {problem}; lower the learning rates (lr_g {config.lr_g:g}, "
+                f"diverged at iteration {iteration}: {problem}; lower the learning rates (lr_g {config.lr_g:g}, "
                 f"lr_d {config.lr_d:g})",
                 file=sys.stderr,
             )
             return 1
         if evaluating:
-            metrics, samples = evaluate(gan, probe.z_eval, probe.real_eval)
+            metrics, samples = generator_metrics(gan, probe.z_eval, probe.real_eval)
             report = dict(
-                step=step,
+                iteration=iteration,
                 **{k: gan.last[k] for k in ("loss_d", "loss_g", "grad_norm_g")},
                 d_real=metrics.d_real,
                 d_fake=metrics.d_fake,
@@ -423,7 +420,7 @@ def train(config, *, json_lines: bool, save_samples: Path | None, save_run: Path
                 reverse_kl=metrics.reverse_kl,
                 jsd=metrics.jsd,
                 mode_width=metrics.mode_width,
-                its_per_s=step / trained,
+                its_per_s=iteration / trained,
             )
             if reports is not None:
                 reports.append([report[key] for key in REPORT_KEYS])
@@ -435,7 +432,7 @@ def train(config, *, json_lines: bool, save_samples: Path | None, save_run: Path
         save_run.write_bytes(run_archive(config, samples, eval_history=reports.arrays()))
     final = dict(report, final=True, d_is_probability=gan.loss.probability, config=dataclasses.asdict(config))
     print(
-        strict_json(final) if json_lines else f"done: {config.steps} steps in {trained:.1f} s of training",
+        strict_json(final) if json_lines else f"done: {config.steps} iterations in {trained:.1f} s of training",
         file=out,
         flush=True,
     )
@@ -444,7 +441,7 @@ def train(config, *, json_lines: bool, save_samples: Path | None, save_run: Path
 
 def _line(r: dict, steps: int) -> str:
     return (
-        f"step {r['step']:>{len(str(steps))}}/{steps}  loss_d {r['loss_d']:.3f}  loss_g {r['loss_g']:.3f}  "
+        f"iteration {r['iteration']:>{len(str(steps))}}/{steps}  loss_d {r['loss_d']:.3f}  loss_g {r['loss_g']:.3f}  "
         f"D(x) {r['d_real']:.3f}  D(G(z)) {r['d_fake']:.3f}  modes {r['modes_captured']}/{r['modes_total']}  "
         f"high-quality {r['high_quality']:.3f}  reverse KL {r['reverse_kl']:.3f}  JSD {r['jsd']:.3f}  "
         f"mode width {r['mode_width']:.2f}  |grad G| {r['grad_norm_g']:.3g}  {r['its_per_s']:.0f} it/s"
@@ -555,7 +552,7 @@ def evaluate_file(sub: Parser, args) -> int:
         sub.error(f"{where}: {config.dataset} is a {mixture.dim}-D mixture; evaluate scores n x 2 samples")
     report = dict(
         mixture=dict(dataset=config.dataset, modes=mixture.n_modes, source=source),
-        **evaluation.evaluate(
+        **evaluation.sample_report(
             samples, mixture, k=args.neighbours, seed=args.seed, grid=config.grid_size, rule=args.mode_rule
         ),
     )

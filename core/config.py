@@ -38,10 +38,11 @@ KERNELS = 5  # the minibatch kernel layer's kernels (core.remedies.MinibatchKern
 KERNEL_PAIR_COST = 3000  # the kernel layer's time per pair of a batch's samples, in multiply-adds (measured)
 
 
-def setting(default, help, *, low=None, high=None, choices=None, effect="live", metavar=None):
-    return field(
-        default=default, metadata=dict(help=help, low=low, high=high, choices=choices, effect=effect, metavar=metavar)
-    )
+def setting(default, help, *, low=None, high=None, choices=None, effect="live", metavar=None, data=False):
+    """A TrainConfig field with its help, range or choices, effect on a running run, and whether it describes
+    p_data (data=True: what `evaluate` takes as flags, and what the page's data-set layer depends on)."""
+    meta = dict(help=help, low=low, high=high, choices=choices, effect=effect, metavar=metavar, data=data)
+    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
@@ -74,20 +75,31 @@ class TrainConfig:
         "or the paper's 1-D line of three Gaussians.",
         choices=tuple(DATASETS),
         effect="rebuild",
+        data=True,
     )
     modes: int = setting(
-        8, "Number of Gaussians in p_data (ring: 2-32; grid: m*m for m 2-7).", low=2, high=49, effect="rebuild"
+        8,
+        "Number of Gaussians in p_data (ring: 2-32; grid: m*m for m 2-7).",
+        low=2,
+        high=49,
+        effect="rebuild",
+        data=True,
     )
-    radius: float = setting(2.0, "Radius of the ring the modes sit on.", low=0.1, high=20.0, effect="rebuild")
-    spacing: float = setting(2.0, "Distance between neighbouring grid modes.", low=0.1, high=10.0, effect="rebuild")
+    radius: float = setting(
+        2.0, "Radius of the ring the modes sit on.", low=0.1, high=20.0, effect="rebuild", data=True
+    )
+    spacing: float = setting(
+        2.0, "Distance between neighbouring grid modes.", low=0.1, high=10.0, effect="rebuild", data=True
+    )
     std: float = setting(
         0.02,
         "Standard deviation of every mode: smaller modes are harder to hit exactly.",
         low=1e-3,
         high=5.0,
         effect="rebuild",
+        data=True,
     )
-    components: tuple = setting((), "Custom mixture: rows (x, y, std, weight).", effect="rebuild")
+    components: tuple = setting((), "Custom mixture: rows (x, y, std, weight).", effect="rebuild", data=True)
     # networks
     hidden: int = setting(
         128, "Units per hidden layer of G and D: capacity of both players.", low=4, high=512, effect="rebuild"
@@ -201,15 +213,26 @@ class TrainConfig:
         unknown = set(changes) - FIELDS.keys()
         if unknown:
             raise ConfigError(sorted(unknown)[0], "is not a setting")
-        if "dataset" in changes and changes["dataset"] in DATASETS and changes["dataset"] != self.dataset:
-            changes = {**DATASETS[changes["dataset"]][1], **changes}
+        changes = {**self.brought_along(changes), **changes}
         return validate(dataclasses.replace(self, **{k: coerce(k, v) for k, v in changes.items()}))
+
+    def brought_along(self, changes: dict) -> dict:
+        """What `changes` bring with them that they do not set themselves: another data set its own defaults;
+        a loss without targets (hinge, the critics) label smoothing 0, since there is nothing to smooth."""
+        along: dict = {}
+        if "dataset" in changes and changes["dataset"] in DATASETS and changes["dataset"] != self.dataset:
+            along |= DATASETS[changes["dataset"]][1]
+        loss = changes.get("loss")
+        if loss in LOSSES and not LOSSES[loss].targets and self.label_smoothing > 0:
+            along["label_smoothing"] = 0.0
+        return {name: value for name, value in along.items() if name not in changes}
 
     def changed(self, other: TrainConfig) -> dict:
         return {f: getattr(other, f) for f in FIELDS if getattr(other, f) != getattr(self, f)}
 
 
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(TrainConfig)}
+DATA_FIELDS = tuple(name for name, f in FIELDS.items() if f.metadata["data"])  # what p_data is made of
 TYPES: dict[str, type] = {k: v for k, v in typing.get_type_hints(TrainConfig).items()}
 
 
@@ -380,6 +403,12 @@ def _check_cost(config: TrainConfig) -> None:
             f"{STEP_BUDGET / 1e9:.2g} billion (about a second); "
             f"lower {', '.join(names[:-1])} or {names[-1]}",
         )
+
+
+def effects(changes: dict) -> dict[str, str]:
+    """How each changed setting takes effect on a run: "live" (from the next iteration), "discriminator" (a
+    fresh D, G and the run go on) or "rebuild" (new data set or networks: back to iteration 0)."""
+    return {name: FIELDS[name].metadata["effect"] for name in changes}
 
 
 def rebuild_fields(changes: dict) -> list[str]:

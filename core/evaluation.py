@@ -5,7 +5,7 @@
   score of p_data itself beside it;
 - precision and recall of generative models (Kynkaanniemi et al. 2019) and their F1, with density and
   coverage (Naeem et al. 2020), all on k-nearest-neighbour balls around exact samples of p_data;
-- together with core.metrics' mode statistics and JSD in one `evaluate`, on at most EVAL_MAX_SAMPLES
+- together with core.metrics' mode statistics and JSD in one `sample_report`, on at most EVAL_MAX_SAMPLES
   rows (a seeded subsample above it).
 """
 
@@ -177,7 +177,7 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> dict:
     )
 
 
-def evaluate(
+def sample_report(
     samples: np.ndarray,
     mixture: Mixture,
     *,

@@ -13,7 +13,7 @@ from scipy.stats import chi
 
 from .data import Mixture
 from .grid import jsd
-from .training import frozen
+from .models import frozen
 
 HQ_STDS = 3.0
 """A sample is high quality if it lies within 3 standard deviations (Euclidean distance) of its nearest
@@ -132,7 +132,7 @@ class Metrics:
     mode_counts: np.ndarray
 
 
-def evaluate(gan, z: torch.Tensor, real: torch.Tensor, *, with_jsd: bool = True) -> tuple[Metrics, np.ndarray]:
+def generator_metrics(gan, z: torch.Tensor, real: torch.Tensor, *, with_jsd: bool = True) -> tuple[Metrics, np.ndarray]:
     """Metrics of G's samples on the fixed noise z (and D on fixed real samples); returns (metrics, samples).
 
     Evaluation never changes the run: no gradients, D in eval mode (spectral norm's vectors stay put) and

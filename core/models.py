@@ -1,4 +1,5 @@
-"""The two players: MLPs for G and D, and the latent distributions z is drawn from."""
+"""The two players: MLPs for G, the Discriminator (an MLP body with packing and an optional minibatch layer
+before its head), the latent distributions z is drawn from, and `frozen`, D as G's step sees it."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
-from .remedies import MINIBATCH, Discriminator
+from .remedies import MINIBATCH
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,
@@ -22,6 +23,103 @@ LATENTS: dict[str, Callable[[int, int, torch.Generator | None], torch.Tensor]] =
     "normal": lambda n, d, gen: torch.randn(n, d, generator=gen),
     "uniform": lambda n, d, gen: torch.rand(n, d, generator=gen) * 2 - 1,
 }
+
+
+# ---- packing ------------------------------------------------------------------------------------------
+def pack(x: Tensor, m: int) -> Tensor:
+    """PacGAN (Lin et al. 2018): (..., n, d) -> (..., n // m, m*d), consecutive samples side by side; a
+    remainder of n mod m samples is dropped."""
+    n = x.shape[-2] - x.shape[-2] % m
+    return x[..., :n, :].reshape(*x.shape[:-2], n // m, m * x.shape[-1])
+
+
+def pack_at(x: Tensor, partners: Tensor, slot: int) -> Tensor:
+    """Each row of x packed with the same m - 1 `partners`, x in position `slot` of the pack:
+    (n, d), (m - 1, d) -> (n, m*d). What D says of a point x among those samples."""
+    n = len(x)
+    before, after = partners[:slot].reshape(1, -1).expand(n, -1), partners[slot:].reshape(1, -1).expand(n, -1)
+    return torch.cat([before, x, after], -1)
+
+
+VIEW_PACKS = 4  # a packed D is drawn as the mean over about this many fixed packs (see Discriminator.among)
+
+
+def view_draws(m: int) -> int:
+    """How many packs `among` averages for packs of m: VIEW_PACKS rounded up to a multiple of m, so that x
+    sits in every position of the pack equally often (4 for m = 2 or 4, 6 for m = 3; 1 without packing)."""
+    return 1 if m == 1 else m * -(-VIEW_PACKS // m)
+
+
+class Discriminator(nn.Module):
+    """D = head(minibatch(body(pack(x)))): an MLP body, an optional minibatch layer, a linear head.
+
+    `groups` splits the input into equal batches judged separately (real and generated halves): packs and
+    minibatch features never mix them. `among` judges single points among G's samples: what the views
+    and the arrows show.
+    """
+
+    def __init__(self, body: nn.Sequential, head: nn.Linear, pack: int = 1, minibatch: nn.Module | None = None):
+        super().__init__()
+        self.body, self.minibatch, self.head, self.pack = body, minibatch, head, pack
+
+    @property
+    def batch_aware(self) -> bool:
+        return self.pack > 1 or self.minibatch is not None
+
+    def features(self, x: Tensor, groups: int = 1) -> Tensor:
+        """The last hidden layer f(x) (before the minibatch layer): (packs, width)."""
+        return self.body(pack(x.unflatten(0, (groups, -1)), self.pack)).flatten(0, 1)
+
+    def forward(self, x: Tensor, groups: int = 1) -> Tensor:
+        if not self.batch_aware:
+            return self.head(self.body(x))
+        h = self.body(pack(x.unflatten(0, (groups, -1)), self.pack))  # (groups, packs, width)
+        if self.minibatch is not None:
+            h = self.minibatch(h)
+        return self.head(h).flatten(0, 1)
+
+    def among(self, x: Tensor, context: Tensor | None) -> Tensor:
+        """D's raw output on each row of x as one sample among `context` (a training batch of G's current
+        samples): (n, d) -> (draws, n), one row per pack drawn; the views average over them.
+
+        Packing: pack j puts x in position j mod m beside the same m - 1 samples of `context` for every
+        x (the j-th m - 1 of them), so each of the `view_draws(m)` rows is a smooth function of x, and
+        their mean is D on x packed with G's samples, as G's gradient sees it in training (a sample sits
+        in every position of its pack, beside other samples of G). (Other partners for each x would draw
+        another pack in every grid cell: speckle, not D.)
+        A minibatch layer compares each row with `context` itself, the same batch for every x.
+        Without either, D(x) itself: (1, n)."""
+        if not self.batch_aware:
+            return self(x).reshape(1, -1)
+        assert context is not None  # a D that compares samples needs the samples
+        reference = self.body(pack(context, self.pack)) if self.minibatch is not None else None
+        rows = []
+        for j in range(view_draws(self.pack)):
+            taken = (torch.arange(self.pack - 1) + j * (self.pack - 1)) % len(context)
+            h = self.body(pack_at(x, context[taken], j % self.pack))
+            if self.minibatch is not None:
+                h = self.minibatch(h, reference=reference)
+            rows.append(self.head(h).reshape(-1))
+        return torch.stack(rows)
+
+    def plain(self) -> nn.Sequential:
+        """The same layers as one Sequential (for the batched sweep); only for a D without remedies."""
+        assert not self.batch_aware
+        return nn.Sequential(*self.body, self.head)
+
+
+@contextlib.contextmanager
+def frozen(net: nn.Module):
+    """D during G's step: no gradients for its weights, and eval mode so spectral norm's power iteration
+    does not move its buffers. D leaves the G step bit-identical."""
+    was_training = net.training
+    net.requires_grad_(False)
+    net.train(False)
+    try:
+        yield net
+    finally:
+        net.requires_grad_(True)
+        net.train(was_training)
 
 
 def hidden_layers(n_in: int, width: int, depth: int, activation: str) -> nn.Sequential:

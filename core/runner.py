@@ -12,7 +12,6 @@ builds a new one only once the previous one has been read: a watched run publish
 from __future__ import annotations
 
 import itertools
-import math
 import threading
 import time
 import weakref
@@ -20,29 +19,15 @@ from collections import deque
 
 import torch
 
-from .config import TrainConfig, discriminator_fields, rebuild_fields, validate
+from .config import TrainConfig, discriminator_fields, effects, rebuild_fields, validate
+from .frame_builder import FrameBuilder
 from .history import BoundedHistory
-from .metrics import Metrics, evaluate
-from .snapshot import Probe, Snapshot, picture
-from .theory import value_report
+from .snapshot import Probe, Snapshot
 from .training import GAN
 
 IDLE, RUNNING, PAUSED, DIVERGED, STOPPED = "idle", "running", "paused", "diverged", "stopped"
 STEP_KINDS = ("iteration", "d", "g")
 TRAIN_COLUMNS = ("iteration", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_g")
-EVAL_COLUMNS = (
-    "iteration",
-    "d_real",
-    "d_fake",
-    "modes_captured",
-    "high_quality",
-    "reverse_kl",
-    "jsd",
-    "mode_width",
-    "value_d",
-    "value_d_star",
-)  # V(D, G) and V(D*, G) of Theorem 1 on the view grid (core.theory.value_report), NaN without a fresh surface
-CHEAP_SURFACE_S = 0.1  # a surface this fast is redrawn at every evaluation too
 _ids = itertools.count(1)
 _alive: weakref.WeakSet[Runner] = weakref.WeakSet()
 
@@ -80,19 +65,21 @@ class Runner:
         history_capacity: int = 2048,
     ):
         self.name = f"minimax-runner-{next(_ids)}"
-        self.publish_interval, self.metrics_interval = publish_interval, metrics_interval
-        self.surface_interval = surface_interval
         self.idle_timeout, self.threads, self.history_capacity = idle_timeout, threads, history_capacity
+        self._frames = FrameBuilder(publish_interval, metrics_interval, surface_interval, history_capacity)
         self._cond = threading.Condition()
         self._target = validate(config or TrainConfig())  # the config after every update() so far
         self._pending: TrainConfig | None = None
         self._reset_requested = False
-        self._steps: deque[str] = deque()
+        self._units: deque[str] = deque()
         self._state, self._message = IDLE, "ready: press start"
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._last_read = time.monotonic()
         self._rebuilds = 0
+        self._busy = False  # the thread is applying commands or training (not parked)
+        self._snapshot: Snapshot | None = None  # the frame readers get: replaced by one reference swap
+        self._wanted = self._dirty = False  # a reader asked for a frame since the last; the run moved since
         self._build(self._target)
         self._publish(evaluate_now=True)
         _alive.add(self)
@@ -107,8 +94,6 @@ class Runner:
             self._ensure_thread()
             self._cond.notify_all()
 
-    resume = start
-
     def pause(self, *, wait: bool = False, timeout: float = 10.0) -> None:
         """Stop after the current iteration. With wait=True, return once the thread has parked and
         published the frame where it stopped (so snapshot() then shows exactly that iteration)."""
@@ -119,7 +104,7 @@ class Runner:
         if wait:
             self.wait_parked(timeout)
 
-    def step(self, n: int = 1, kind: str = "iteration", *, wait: bool = False, timeout: float = 60.0) -> Snapshot:
+    def advance(self, n: int = 1, kind: str = "iteration", *, wait: bool = False, timeout: float = 60.0) -> Snapshot:
         """Advance exactly n units while paused: full iterations, or single D ('d') or G ('g') updates.
         A running run is paused first. With wait=True, return the snapshot taken after the last unit."""
         if kind not in STEP_KINDS or n < 0:
@@ -128,32 +113,33 @@ class Runner:
             self._check_alive()
             if self._state in (RUNNING, IDLE, DIVERGED):
                 self._state, self._message = PAUSED, "paused"
-            self._steps.extend([kind] * n)
+            self._units.extend([kind] * n)
             self._ensure_thread()
             self._cond.notify_all()
         if wait:
             self.wait_parked(timeout)
         return self.snapshot()
 
-    def update(self, **changes) -> list[str]:
-        """Change settings live; applied before the next iteration. Returns the changed settings that
-        rebuild the networks (data set, architecture, seed…): those restart the run from iteration 0.
+    def update(self, **changes) -> dict[str, str]:
+        """Change settings live; applied before the next iteration. Returns every setting that changed (those
+        a change brings along included, such as a data set's defaults) with how it takes effect
+        (`core.config.effects`: "live", "discriminator" or "rebuild", which restarts from iteration 0).
         Raises ConfigError (naming the setting) for a bad value, and nothing is applied."""
         with self._cond:
             self._check_alive()
             target = self._target.replace(**changes)
-            rebuild = rebuild_fields(self._target.changed(target))
+            changed = effects(self._target.changed(target))
             self._target = self._pending = target
             self._ensure_thread()
             self._cond.notify_all()
-        return rebuild
+        return changed
 
     def reset(self) -> None:
         """Back to iteration 0 with fresh networks from the current settings and seed; state idle."""
         with self._cond:
             self._check_alive()
             self._reset_requested = True
-            self._steps.clear()
+            self._units.clear()
             self._state, self._message = IDLE, "reset: press start"
             self._ensure_thread()
             self._cond.notify_all()
@@ -211,7 +197,7 @@ class Runner:
         """Wait until the thread has applied every command and published the frame where it stands
         (not while running: a running thread is never parked)."""
         return self._thread is None or self.wait_until(
-            lambda: not self._busy and self._pending is None and not self._reset_requested and not self._steps, timeout
+            lambda: not self._busy and self._pending is None and not self._reset_requested and not self._units, timeout
         )
 
     def wait_until(self, predicate, timeout: float = 60.0) -> bool:
@@ -235,8 +221,6 @@ class Runner:
             self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
             self._thread.start()
 
-    _busy = False
-
     def _free(self) -> None:
         """Drop the torch state of a stopped run: two networks, their Adam moments, the checkpoint's copy
         of all that, the probe's fixed inputs, the histories (2.2 MB for the default run after 20 iterations,
@@ -244,19 +228,16 @@ class Runner:
         its widgets' callbacks hold it until Streamlit drops the session (server.disconnectedSessionTTL,
         120 s, and later: expired sessions go only when the session storage is next written), and the
         download button's callable stays in Streamlit's media manager after its session has gone."""
-        for name in ("_gan", "_probe", "_checkpoint", "_history", "_eval_history", "_metrics"):
+        for name in ("_gan", "_probe", "_checkpoint", "_history"):
             vars(self).pop(name, None)
+        self._frames.restart(None)
 
     def _build(self, config: TrainConfig) -> None:
         self._gan = GAN(config)
         self._probe = Probe(self._gan)
         self._history = BoundedHistory(TRAIN_COLUMNS, self.history_capacity)
-        modes = tuple(f"mode_{k}" for k in range(self._gan.mixture.n_modes))
-        self._eval_history = BoundedHistory(EVAL_COLUMNS + modes, self.history_capacity)
+        self._frames.restart(self._gan)
         self._elapsed = 0.0
-        self._its, self._rate_mark = 0.0, (time.monotonic(), 0)
-        self._metrics: Metrics | None = None
-        self._last_eval = -math.inf
         self._checkpoint = self._gan.state()
 
     def _apply(self, config: TrainConfig) -> None:
@@ -305,7 +286,7 @@ class Runner:
                     ):
                         self._state = PAUSED
                         self._message = f"paused: nobody watched for {self.idle_timeout:g} s"
-                    unit = "iteration" if self._state == RUNNING else (self._steps[0] if self._steps else None)
+                    unit = "iteration" if self._state == RUNNING else (self._units[0] if self._units else None)
                     if pending or reset or unit or self._dirty:
                         self._busy = True
                         break
@@ -317,7 +298,7 @@ class Runner:
             except Exception as error:  # never let a bad setting kill the thread silently
                 with self._cond:
                     self._state, self._message = PAUSED, f"error: {type(error).__name__}: {error}"
-                    self._steps.clear()
+                    self._units.clear()
                 self._publish(evaluate_now=False)
 
     def _work(self, pending: TrainConfig | None, reset: bool, unit: str | None) -> None:
@@ -344,21 +325,21 @@ class Runner:
         )
         stepped_last = False
         with self._cond:
-            if self._state != RUNNING and self._steps:
-                self._steps.popleft()
-                stepped_last = not self._steps
+            if self._state != RUNNING and self._units:
+                self._units.popleft()
+                stepped_last = not self._units
         now = time.monotonic()
-        if stepped_last or (self._wanted and now - self._published_at >= self.publish_interval):
-            self._publish(evaluate_now=stepped_last or now - self._last_eval >= self.metrics_interval)
+        if stepped_last or (self._wanted and self._frames.due(now)):
+            self._publish(evaluate_now=stepped_last or self._frames.evaluation_due(now))
 
     def _diverged(self, problem: str) -> None:
         gan = self._gan
         at, c = gan.iteration, gan.config
         gan.load_state(self._checkpoint)
         self._history.rollback(gan.iteration)
-        self._eval_history.rollback(gan.iteration)
+        self._frames.rollback(gan.iteration)
         with self._cond:
-            self._steps.clear()
+            self._units.clear()
             self._state = DIVERGED
             self._message = (
                 f"diverged at iteration {at}: {problem}. Kept the last good state (iteration "
@@ -368,88 +349,26 @@ class Runner:
             self._cond.notify_all()
 
     def _publish(self, evaluate_now: bool) -> None:
-        gan, now = self._gan, time.monotonic()
+        """Check the weights (a run past its bounds is diverged, not shown), keep this point as the last good
+        one, and publish its frame."""
+        gan = self._gan
         weights_bad = gan.finite(weights=True)
         if weights_bad:
             return self._diverged(weights_bad)
-        evaluated = evaluate_now or self._metrics is None
-        if evaluated:
-            self._metrics, _ = evaluate(gan, self._probe.z_eval, self._probe.real_eval)
-            self._last_eval = now
-        metrics = self._metrics
-        assert metrics is not None  # evaluated above when there were none
-        mark_t, mark_i = self._rate_mark
-        if self._state != RUNNING:  # paused time does not count against the rate
-            self._its, self._rate_mark = 0.0, (now, gan.iteration)
-        elif now - mark_t >= 0.5:  # iterations/s over the last half second or more
-            self._its = (gan.iteration - mark_i) / (now - mark_t)
-            self._rate_mark = (now, gan.iteration)
         self._checkpoint = gan.state()
         with self._cond:
             state, message = self._state, self._message
-        # a surface may cost far more than an iteration (a minibatch layer compares every grid cell with a
-        # batch): refresh it at most once per 4 of its own costs, so it never takes over 1/5 of the thread;
-        # a cheap one also comes with every evaluation, so that V(D, G) is read off the same D as the metrics
-        surface_due = now - self._surface_at >= max(self.surface_interval, 4 * self._surface_cost)
-        drawn = time.monotonic()
-        frame = picture(
+        self._snapshot = self._frames.build(
             gan,
             self._probe,
-            with_surface=(evaluated and self._surface_cost < CHEAP_SURFACE_S)
-            or state != RUNNING
-            or surface_due
-            or self._snapshot is None
-            or self._snapshot.surface.shape != self._probe.grid_shape,
-        )
-        fresh_surface = "surface" in frame
-        if fresh_surface:
-            self._surface_at, self._surface_cost = now, time.monotonic() - drawn
-        else:
-            assert self._snapshot is not None  # with no snapshot yet, the surface was drawn
-            frame.update(surface=self._snapshot.surface, surface_iteration=self._snapshot.surface_iteration)
-        if evaluated:
-            m, values = metrics, (math.nan, math.nan)
-            if gan.loss.probability and gan.mixture.dim == 2 and fresh_surface:
-                # V(D, G) needs D to be a probability, and this iteration's D
-                report = value_report(frame["surface"], frame["samples"], gan.mixture, self._probe.edges)
-                values = (report["value_d"], report["value_d_star"])
-            shares = m.mode_counts / max(1, len(self._probe.z_eval))
-            self._eval_history.append(
-                (
-                    m.iteration,
-                    m.d_real,
-                    m.d_fake,
-                    m.modes_captured,
-                    m.high_quality,
-                    m.reverse_kl,
-                    m.jsd,
-                    m.mode_width,
-                    *values,
-                    *shares,
-                )
-            )
-        self._snapshot = Snapshot(
-            iteration=gan.iteration,
-            d_steps=gan.d_steps,
-            g_steps=gan.g_steps,
-            elapsed=self._elapsed,
-            its_per_s=self._its,
+            self._history,
             state=state,
             message=message,
-            config=gan.config,
+            running=state == RUNNING,
+            elapsed=self._elapsed,
             rebuilds=self._rebuilds,
-            metrics=metrics,
-            history=self._history.arrays(),
-            eval_history=self._eval_history.arrays(),
-            **frame,
+            evaluate_now=evaluate_now,
         )
-        self._published_at, self._dirty, self._wanted = now, False, False
+        self._dirty = self._wanted = False
         with self._cond:
             self._cond.notify_all()
-
-    _published_at = -math.inf
-    _surface_at = -math.inf
-    _surface_cost = 0.0
-    _snapshot: Snapshot | None = None
-    _wanted = False  # a reader asked for a snapshot since the last one was published
-    _dirty = False

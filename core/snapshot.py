@@ -15,7 +15,8 @@ import torch
 from .config import TrainConfig
 from .grid import grid_edges
 from .metrics import Metrics
-from .training import GAN, frozen
+from .models import frozen
+from .training import GAN
 
 
 def _frozen_array(t) -> np.ndarray:

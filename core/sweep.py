@@ -29,7 +29,7 @@ from .config import MEMORY_BUDGET, ConfigError, TrainConfig, footprint
 from .data import mixture_for
 from .grid import jsd
 from .losses import LOSSES
-from .metrics import evaluate, mode_statistics
+from .metrics import generator_metrics, mode_statistics
 from .models import LATENTS
 from .remedies import REMEDIES
 from .snapshot import Probe
@@ -192,7 +192,7 @@ class SeedBySeed:
 
     def evaluate(self) -> dict:
         pairs = zip(self.gans, self.probes, strict=True)
-        rows = [evaluate(gan, probe.z_eval, probe.real_eval)[0] for gan, probe in pairs]
+        rows = [generator_metrics(gan, probe.z_eval, probe.real_eval)[0] for gan, probe in pairs]
         out = {
             m: np.array([getattr(r, m) for r in rows], dtype=np.float64)
             for m in METRICS

@@ -118,7 +118,8 @@ def pure_nash_equilibria(payoff_1, payoff_2) -> list[tuple[int, int]]:
     return [(int(i), int(j)) for i, j in zip(*np.nonzero(best_rows & best_cols), strict=True)]
 
 
-def _gaussian(x: np.ndarray, mean: float, std: float) -> np.ndarray:
+def gaussian(x: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """The 1-D normal density N(mean, std^2) at x."""
     return np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
 
 
@@ -143,7 +144,7 @@ def fit_gaussian(x: np.ndarray, p: np.ndarray, divergence: str) -> tuple[float, 
     objective = objectives[divergence]
     fits = (
         optimize.minimize(
-            lambda v: objective(_gaussian(x, v[0], math.exp(v[1]))),
+            lambda v: objective(gaussian(x, v[0], math.exp(v[1]))),
             x0=[start, math.log(std / 3)],
             method="Nelder-Mead",
             options=dict(xatol=1e-5, fatol=1e-9, maxiter=2000),

@@ -9,17 +9,15 @@ Only what the loop needs lives here; views and metrics read a GAN, they never st
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import torch
-from torch import nn
 from torch.func import functional_call
 
 from .config import TrainConfig
 from .data import mixture_for
 from .losses import LOSSES, Loss, gradient_penalty
-from .models import LATENTS, build_discriminator, build_players
+from .models import LATENTS, build_discriminator, build_players, frozen
 from .remedies import HistoricalAverage, feature_matching, unrolled_parameters
 
 # Divergence bounds. A run has diverged when a loss or G's gradient norm is NaN/Inf or beyond its bound, or
@@ -47,20 +45,6 @@ def make_optimizer(name: str, params, lr: float, betas: tuple[float, float]) -> 
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
     return torch.optim.SGD(params, lr=lr)
-
-
-@contextlib.contextmanager
-def frozen(net: nn.Module):
-    """D during G's step: no gradients for its weights, and eval mode so spectral norm's power iteration
-    does not move its buffers. D leaves the G step bit-identical."""
-    was_training = net.training
-    net.requires_grad_(False)
-    net.train(False)
-    try:
-        yield net
-    finally:
-        net.requires_grad_(True)
-        net.train(was_training)
 
 
 class GAN:

@@ -24,7 +24,6 @@ from core.config import (
     ConfigError,
     TrainConfig,
     coerce,
-    discriminator_fields,
     shown,
 )
 from core.data import DATASETS, PLANE_DATASETS
@@ -132,23 +131,21 @@ def sync_widgets(config: TrainConfig) -> None:
 def apply(runner: Runner, preset: str | None = None, **changes) -> None:
     """One change from the page: validated by core, applied by the runner, and said when it rebuilds.
     The widgets are re-read from the runner on the next run (they may not be written once drawn)."""
-    if "loss" in changes and not LOSSES[changes["loss"]].targets and runner.config.label_smoothing > 0:
-        changes["label_smoothing"] = 0.0
-        notify(f"Label smoothing set to 0: the {changes['loss']} loss has no targets to smooth.")
     try:
-        rebuilt = runner.update(**changes)
+        changed = runner.update(**changes)
     except ConfigError as error:
         notify(f"Not applied ({error.field.replace('_', ' ')}): {plain(error.message)}.", "warning")
     else:
+        if "label_smoothing" in changed and "label_smoothing" not in changes:  # core's rule: nothing to smooth
+            notify(f"Label smoothing set to 0: the {runner.config.loss} loss has no targets to smooth.")
+        rebuilt = [f.replace("_", " ") for f, effect in changed.items() if effect == "rebuild"]
+        fresh_d = [f.replace("_", " ") for f, effect in changed.items() if effect == "discriminator"]
         if rebuilt:
+            notify(f"New {', '.join(rebuilt)}: the networks were rebuilt and the run restarted from iteration 0.")
+        elif fresh_d:
             notify(
-                f"New {', '.join(f.replace('_', ' ') for f in rebuilt)}: the networks were rebuilt and the run "
-                "restarted from iteration 0."
-            )
-        elif discriminator_fields(changes):
-            notify(
-                f"New {', '.join(f.replace('_', ' ') for f in discriminator_fields(changes))}: D has a new "
-                "shape, so a fresh D was built; G keeps its weights and training goes on."
+                f"New {', '.join(fresh_d)}: D has a new shape, so a fresh D was built; G keeps its weights and "
+                "training goes on."
             )
         st.session_state["preset_pending"] = preset or NO_PRESET
     st.session_state["resync"] = True
@@ -238,7 +235,7 @@ def run_buttons(runner: Runner, slots: TrainingSlots) -> None:
         (both, "iteration", "k·D + G", "One iteration: k updates of D, then one of G."),
     ):
         if column.button(text, key=f"step_{kind}", disabled=not stepping, width="stretch", help=tip):
-            runner.step(1, kind, wait=True, timeout=10)
+            runner.advance(1, kind, wait=True, timeout=10)
             st.rerun()
 
 

@@ -14,12 +14,15 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts dashboard/ on the path, no
 from dashboard.screens.compare import compare_page  # noqa: E402
 from dashboard.screens.theory import theory_page  # noqa: E402
 from dashboard.screens.train import train_page  # noqa: E402
+from dashboard.session import session_training  # noqa: E402
 
 st.set_page_config(page_title="Minimax — GANs, live", page_icon="◐", layout="wide", initial_sidebar_state="expanded")
-st.navigation(
-    [
-        st.Page(train_page, title="Train", icon=":material/play_circle:", url_path="train", default=True),
-        st.Page(theory_page, title="Theory", icon=":material/function:", url_path="theory"),
-        st.Page(compare_page, title="Compare", icon=":material/compare_arrows:", url_path="compare"),
-    ]
-).run()
+PAGES = {
+    "train": st.Page(train_page, title="Train", icon=":material/play_circle:", url_path="train", default=True),
+    "theory": st.Page(theory_page, title="Theory", icon=":material/function:", url_path="theory"),
+    "compare": st.Page(compare_page, title="Compare", icon=":material/compare_arrows:", url_path="compare"),
+}
+page = st.navigation(list(PAGES.values()))
+# the session's owner pauses or cancels what trains off screen before the page on screen runs
+session_training().show(next(name for name, known in PAGES.items() if known.title == page.title))
+page.run()

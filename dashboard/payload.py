@@ -13,10 +13,14 @@ import math
 
 import numpy as np
 
+from core.config import DATA_FIELDS
 from core.losses import LOSSES, decision_label, decision_level
-from core.remedies import REMEDIES, view_draws
+from core.models import view_draws
+from core.remedies import REMEDIES
 from core.snapshot import Snapshot
 
+# the data-set layer (true density, real samples) changes only with these: p_data, the grid, the samples shown
+STATIC_FIELDS = (*DATA_FIELDS, "grid_size", "samples_shown", "seed")
 MAX_CURVE_POINTS = 400  # a chart is ~600 px wide: more points cost bytes and time, not detail
 MAX_HEATMAP_COLUMNS = 300
 
@@ -134,10 +138,7 @@ def payload(snap: Snapshot, include_static: bool = True) -> dict:
     eval_n = len(snap.eval_history["iteration"])
     keep = thin(eval_n, MAX_HEATMAP_COLUMNS)
     shares = snap.mode_shares[keep] if eval_n else np.zeros((0, m.modes_total))
-    key = (
-        f"{snap.config.dataset}|{snap.config.modes}|{snap.config.radius}|{snap.config.spacing}|{snap.config.std}|"
-        f"{snap.config.components}|{snap.config.grid_size}|{snap.config.samples_shown}|{snap.config.seed}"
-    )
+    key = "|".join(str(getattr(c, name)) for name in STATIC_FIELDS)
     return strict(
         dict(
             iteration=snap.iteration,

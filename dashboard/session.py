@@ -1,11 +1,19 @@
-"""Who owns what: one Runner per browser session, one cap on training runs per server."""
+"""Who owns what: one owner of everything a browser session trains, one cap on training per server.
+
+`SessionTraining` holds the session's board runner, the Theory page's 1-D runner and the Compare page's
+job. The router (`dashboard/main.py`) tells it which page is on screen before the page runs, and it
+pauses or cancels what is not: pages never reach into each other to stop what they started. Everything
+that trains is admitted by the server-wide `TrainingSlots`, the Compare job included. The session's end
+(`st.cache_resource`'s on_release) revokes the frame tokens and stops every thread.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from core.comparison import CompareJob
 from core.config import TrainConfig
-from core.runner import STOPPED, Runner
+from core.runner import RUNNING, STOPPED, Runner
 from core.slots import TrainingSlots
 
 from . import frames
@@ -14,36 +22,9 @@ from . import frames
 # browser on a 2-core machine and a watched run fell from ~65 to 4 it/s (docs/architecture.md).
 TORCH_THREADS = 1
 IDLE_TIMEOUT_S = 30.0
-
-
-@st.cache_resource(show_spinner=False)
-def training_slots() -> TrainingSlots:
-    """Server-wide: at most `capacity` runners train at once (MINIMAX_MAX_TRAINING, default cores - 1)."""
-    return TrainingSlots()
-
-
-def _release(runner: Runner) -> None:
-    """The session ended (its tab closed, or its caches were cleared): the run's frame token answers 404 from
-    now on, its place in line goes and its thread stops, letting go of its torch state."""
-    frames.revoke(runner)
-    training_slots().cancel(runner)
-    runner.stop()
-
-
-@st.cache_resource(scope="session", on_release=_release, show_spinner=False)
-def _session_runner() -> Runner:
-    config = st.session_state.get("initial_config") or TrainConfig()
-    return Runner(config, threads=TORCH_THREADS, idle_timeout=IDLE_TIMEOUT_S)
-
-
-def session_runner() -> Runner:
-    """This tab's runner: made on first use, stopped and freed when the session ends (tab closed)."""
-    runner = _session_runner()
-    if runner.state == STOPPED:  # stopped by its owner (server shutdown, a test): never hand out a dead one
-        _session_runner.clear()
-        runner = _session_runner()
-    return runner
-
+# what trains on each page: the Theory page shows the board's run too (its views of the live run)
+SHOWN_ON = {"board": ("train", "theory"), "line": ("theory",), "job": ("compare",)}
+LEFT_COMPARE = "cancelled: you left the Compare page while it ran"
 
 # The paper's 1-D picture trains its own small GAN on the Theory page (same runner, data dimension 1).
 LINE_CONFIG = TrainConfig(
@@ -51,15 +32,101 @@ LINE_CONFIG = TrainConfig(
 )
 
 
-@st.cache_resource(scope="session", on_release=_release, show_spinner=False)
-def _line_runner() -> Runner:
-    return Runner(LINE_CONFIG, threads=TORCH_THREADS, idle_timeout=IDLE_TIMEOUT_S)
+@st.cache_resource(show_spinner=False)
+def training_slots() -> TrainingSlots:
+    """Server-wide: at most `capacity` runs or comparisons train at once (MINIMAX_MAX_TRAINING, default
+    cores - 1)."""
+    return TrainingSlots()
+
+
+def _release(runner: Runner) -> None:
+    """A runner's session ended: its frame token answers 404 from now on, its place in line goes and its
+    thread stops, letting go of its torch state."""
+    frames.revoke(runner)
+    training_slots().cancel(runner)
+    runner.stop()
+
+
+class SessionTraining:
+    """Everything one session trains, and the one place that decides what may train now."""
+
+    def __init__(self, slots: TrainingSlots):
+        self.slots = slots
+        self.initial = TrainConfig()  # the board's first config: a shared link's, set by the Train page
+        self.page = "train"
+        self._board: Runner | None = None
+        self._line: Runner | None = None
+        self.job: CompareJob | None = None
+
+    def board(self) -> Runner:
+        """The board's runner: made on first use; a stopped one (server shutdown, a test) is replaced."""
+        if self._board is None or self._board.state == STOPPED:
+            self._board = Runner(self.initial, threads=TORCH_THREADS, idle_timeout=IDLE_TIMEOUT_S)
+        return self._board
+
+    def line(self) -> Runner:
+        """The Theory page's 1-D runner, made and replaced like the board's."""
+        if self._line is None or self._line.state == STOPPED:
+            self._line = Runner(LINE_CONFIG, threads=TORCH_THREADS, idle_timeout=IDLE_TIMEOUT_S)
+        return self._line
+
+    def show(self, page: str) -> None:
+        """`page` is on screen now: a run that is not shown pauses (and leaves the slots' queue), a
+        comparison that is not shown is cancelled."""
+        self.page = page
+        for runner, where in ((self._board, SHOWN_ON["board"]), (self._line, SHOWN_ON["line"])):
+            if runner is not None and page not in where:
+                self.slots.cancel(runner)
+                if runner.state == RUNNING:
+                    runner.pause()
+        if self.job is not None and page not in SHOWN_ON["job"]:
+            self.cancel_job(LEFT_COMPARE)
+
+    def compare(self, job: CompareJob) -> int:
+        """Make `job` this session's comparison (a running one is cancelled) and ask for a slot: 0 if it
+        started, else its place in line. The session's runs pause first: one training thread per tab."""
+        for runner in (self._board, self._line):
+            if runner is not None:
+                self.slots.cancel(runner)
+                runner.pause(wait=True)
+        if self.job is not None:
+            self.cancel_job("cancelled: a new comparison was started")
+        self.job = job
+        return self.slots.request(job)
+
+    def waiting(self) -> int:
+        """0 unless the comparison waits for a slot; then it asks again (a free slot starts it) and its
+        place in line is returned."""
+        job = self.job
+        if job is None or job.state != "idle":
+            return 0
+        return self.slots.request(job)
+
+    def cancel_job(self, reason: str = "cancelled") -> None:
+        if self.job is not None:
+            self.slots.cancel(self.job)
+            self.job.cancel(reason)
+
+    def release(self) -> None:
+        """The session ended: tokens revoked, places in line given up, threads stopped. No join on the
+        comparison: Streamlit calls this on its event loop, and the sweep ends within an iteration."""
+        self.cancel_job()
+        for runner in (self._board, self._line):
+            if runner is not None:
+                _release(runner)
+
+
+@st.cache_resource(scope="session", on_release=SessionTraining.release, show_spinner=False)
+def session_training() -> SessionTraining:
+    """This session's owner of what trains, made on first use."""
+    return SessionTraining(training_slots())
+
+
+def session_runner() -> Runner:
+    """This tab's board runner: made on first use, stopped and freed when the session ends (tab closed)."""
+    return session_training().board()
 
 
 def line_runner() -> Runner:
     """This tab's 1-D run for the Theory page; stopped with the session like the board's."""
-    runner = _line_runner()
-    if runner.state == STOPPED:
-        _line_runner.clear()
-        runner = _line_runner()
-    return runner
+    return session_training().line()

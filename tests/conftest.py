@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from core.config import TrainConfig
-from core.metrics import Metrics, evaluate
+from core.metrics import Metrics, generator_metrics
 from core.snapshot import Probe
 from core.sweep import SweepResult, run_sweep
 from core.training import GAN
@@ -85,7 +85,7 @@ class Trajectories:
             while gan.iteration < steps:
                 gan.train_iteration()
                 if gan.iteration % every == 0:
-                    metrics = evaluate(gan, probe.z_eval, probe.real_eval)[0]
+                    metrics = generator_metrics(gan, probe.z_eval, probe.real_eval)[0]
                     out.append(Evaluation(gan.iteration, metrics, gan.last["grad_norm_g"]))
         return [e for e in out if e.iteration <= steps]
 

@@ -51,7 +51,7 @@ def test_train_json_lines_and_saved_samples(cli, tmp_path):
     run = cli("train", "--steps", "30", "--eval-every", "10", "--json", "--save-samples", str(out), *FAST)
     assert run.returncode == 0, run.stderr
     lines = [json.loads(line) for line in run.stdout.splitlines()]
-    assert [r["step"] for r in lines] == [10, 20, 30, 30] and lines[-1]["final"] is True
+    assert [r["iteration"] for r in lines] == [10, 20, 30, 30] and lines[-1]["final"] is True
     for record in lines:
         assert set(REPORT_KEYS) <= record.keys()
         assert record["modes_total"] == 8 and 0 <= record["d_real"] <= 1 and 0 <= record["jsd"] <= np.log(2) + 1e-9
@@ -82,7 +82,7 @@ def test_csv_samples_and_flags_override_the_preset(cli, tmp_path):
 def test_human_readable_progress(cli):
     run = cli("train", "--steps", "4", "--eval-every", "2", *FAST)
     assert run.returncode == 0
-    assert run.stdout.count("modes ") == 2 and "JSD" in run.stdout and "done: 4 steps" in run.stdout
+    assert run.stdout.count("modes ") == 2 and "JSD" in run.stdout and "done: 4 iterations" in run.stdout
 
 
 @pytest.mark.parametrize(
@@ -167,7 +167,7 @@ def test_divergence_is_reported_not_crashed(cli):
         "--threads",
         "1",
     )
-    assert run.returncode == 1 and "diverged at step" in run.stderr and "Traceback" not in run.stderr
+    assert run.returncode == 1 and "diverged at iteration" in run.stderr and "Traceback" not in run.stderr
 
 
 def test_a_weight_past_its_bound_is_divergence_in_the_cli_too(cli, monkeypatch):
@@ -176,7 +176,7 @@ def test_a_weight_past_its_bound_is_divergence_in_the_cli_too(cli, monkeypatch):
     monkeypatch.setattr("core.training.WEIGHT_BOUND", 1e-3)
     run = cli("train", *FAST, "--steps", "5", "--eval-every", "2")
     assert run.returncode == 1 and run.stdout == "", run
-    assert run.stderr.startswith("diverged at step 2: ") and "weight" in run.stderr and "> 0.001" in run.stderr
+    assert run.stderr.startswith("diverged at iteration 2: ") and "weight" in run.stderr and "> 0.001" in run.stderr
 
 
 def test_remedy_flags_have_help_and_train(cli, tmp_path):
@@ -355,7 +355,7 @@ def test_save_run_keeps_a_bounded_evenly_spaced_history(cli, tmp_path, monkeypat
     args = ["--steps", "40", "--eval-every", "1", "--save-run", str(path)]
     assert cli("train", *TINY, "--threads", "1", *args).returncode == 0
     with np.load(path, allow_pickle=False) as archive:
-        steps = archive["eval/step"]
+        steps = archive["eval/iteration"]
         assert set(REPORT_KEYS) <= {name.removeprefix("eval/") for name in archive.files}
     assert len(steps) <= 8 and steps[0] == 1 and steps[-1] >= 30 and len(set(np.diff(steps))) == 1, steps
 
@@ -372,7 +372,7 @@ def test_reports_are_not_kept_without_save_run(capsys, keep_torch_threads):
 
     class Out(io.TextIOBase):  # keeps nothing it is given
         def write(self, text):
-            if text.startswith("step 200/"):
+            if text.startswith("iteration 200/"):
                 snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(True, core.cli.__file__)])
                 held.append(sum(stat.size for stat in snapshot.statistics("filename")))
             return len(text)
@@ -406,10 +406,10 @@ def test_json_output_is_strict(cli, monkeypatch):
     """A non-finite number in a report is printed as null and named in `non_finite`, never as NaN."""
     import core.cli
 
-    real = core.cli.evaluate
+    real = core.cli.generator_metrics
     monkeypatch.setattr(
         core.cli,
-        "evaluate",
+        "generator_metrics",
         lambda *a, **k: (
             real(*a, **k)[0].__class__(**{**real(*a, **k)[0].__dict__, "mode_width": float("nan")}),
             real(*a, **k)[1],

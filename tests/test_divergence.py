@@ -36,7 +36,7 @@ def diverged_at(message: str) -> int:
 @pytest.mark.parametrize("changes", EXPLOSIONS.values(), ids=EXPLOSIONS)
 def test_an_explosion_without_nan_is_diverged_and_keeps_the_last_good_state(no_thread_leak, changes):
     with Runner(TrainConfig(**changes), threads=1) as runner:
-        snap = runner.step(50, wait=True, timeout=120)  # stops early once diverged: the steps are dropped
+        snap = runner.advance(50, wait=True, timeout=120)  # stops early once diverged: the steps are dropped
         assert snap.state == DIVERGED, (snap.iteration, snap.message)
         at = diverged_at(snap.message)
         assert at <= WITHIN and "Kept the last good state" in snap.message, snap.message
@@ -48,7 +48,7 @@ def test_an_explosion_without_nan_is_diverged_and_keeps_the_last_good_state(no_t
         assert np.isfinite(snap.samples).all() and np.abs(snap.samples).max() < 100  # the data's square is ±3
         assert np.isfinite(snap.surface).all()
         runner.update(lr_g=1e-3, lr_d=1e-3, loss="nonsaturating")
-        after = runner.step(3, wait=True)  # trains on from the kept state once the settings are sane
+        after = runner.advance(3, wait=True)  # trains on from the kept state once the settings are sane
         assert after.state == PAUSED and after.iteration == snap.iteration + 3, after.message
 
 

@@ -13,7 +13,7 @@ import torch
 
 from core.cli import main
 from core.data import grid, ring
-from core.evaluation import evaluate, fid, frechet_distance, inception_score, mixture_moments, precision_recall
+from core.evaluation import fid, frechet_distance, inception_score, mixture_moments, precision_recall, sample_report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,7 +24,7 @@ def exact(mixture, n=10_000, seed=1):
 
 @pytest.mark.parametrize("mixture", [ring(), grid()])
 def test_exact_samples_score_as_p_data(mixture):
-    report = evaluate(exact(mixture), mixture)
+    report = sample_report(exact(mixture), mixture)
     assert report["fid"] < 0.02
     assert report["inception_score"] == pytest.approx(mixture.n_modes, rel=0.02)
     assert report["precision"] >= 0.95 and report["recall"] >= 0.95 and report["f1"] >= 0.95
@@ -37,7 +37,7 @@ def test_exact_samples_score_as_p_data(mixture):
 @pytest.mark.parametrize("mixture", [ring(), grid()])
 def test_all_samples_on_one_mode(mixture):
     one = mixture.means[0] + mixture.stds[0] * np.random.default_rng(0).standard_normal((10_000, 2))
-    report = evaluate(one, mixture)
+    report = sample_report(one, mixture)
     assert report["inception_score"] <= 1.05
     assert report["recall"] <= 1.5 / mixture.n_modes and report["precision"] >= 0.95
     assert report["coverage"] <= 1.5 / mixture.n_modes  # only the real balls of one mode hold a fake
@@ -108,10 +108,10 @@ def test_inception_score_data_is_p_datas_own_score_which_a_generator_can_exceed(
 
     mixture = custom([[-3, 0, 0.1, 1], [3, 0, 0.1, 3]])  # weights 1/4, 3/4: exp(H(w)) = 1.755
     p_data_score = math.exp(-(0.25 * math.log(0.25) + 0.75 * math.log(0.75)))
-    assert evaluate(exact(mixture), mixture)["inception_score_data"] == pytest.approx(p_data_score)
+    assert sample_report(exact(mixture), mixture)["inception_score_data"] == pytest.approx(p_data_score)
     # a generator that uses both modes equally, each sample confidently one mode: IS = exp(log 2) = 2
     uniform = mixture.means[np.arange(10_000) % 2] + 0.1 * np.random.default_rng(0).standard_normal((10_000, 2))
-    report = evaluate(uniform, mixture)
+    report = sample_report(uniform, mixture)
     assert report["inception_score"] == pytest.approx(2, rel=1e-3) and report["inception_score"] > p_data_score
     assert "inception_score_max" not in report
 
@@ -236,10 +236,10 @@ def test_evaluate_scores_a_seeded_subsample_above_its_maximum(tmp_path, capsys, 
     import core.evaluation
 
     x = exact(ring(), 3000)
-    report = evaluate(x, ring(), max_samples=1000)
+    report = sample_report(x, ring(), max_samples=1000)
     assert (report["n"], report["n_used"]) == (3000, 1000) and report["mode_minimum"] == 8  # 1000 rows' minimum
-    assert report == evaluate(x, ring(), max_samples=1000)  # seeded: the same numbers again
-    assert evaluate(x, ring())["n_used"] == 3000
+    assert report == sample_report(x, ring(), max_samples=1000)  # seeded: the same numbers again
+    assert sample_report(x, ring())["n_used"] == 3000
     monkeypatch.setattr(core.evaluation, "EVAL_MAX_SAMPLES", 1000)
     path = tmp_path / "many.npy"
     np.save(path, x)
@@ -348,8 +348,8 @@ def test_evaluate_json_is_strict(tmp_path, capsys, monkeypatch):
 
     path = tmp_path / "exact.npy"
     np.save(path, exact(ring(), 500))
-    real = core.evaluation.evaluate
-    monkeypatch.setattr(core.evaluation, "evaluate", lambda *a, **k: real(*a, **k) | dict(fid=math.nan))
+    real = core.evaluation.sample_report
+    monkeypatch.setattr(core.evaluation, "sample_report", lambda *a, **k: real(*a, **k) | dict(fid=math.nan))
     assert main(["evaluate", str(path), "--json"]) == 0
     out = capsys.readouterr().out
     report = json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} in the JSON"))

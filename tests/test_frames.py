@@ -67,7 +67,7 @@ def runner(no_thread_leak):
 @pytest.mark.parametrize("loss", ["nonsaturating", "wgan-gp"])  # a probability surface and a critic's scores
 def test_every_frame_is_strict_json_whatever_the_snapshot_holds(runner, bad, loss):
     runner.update(loss=loss)
-    snap = poisoned(runner.step(3, wait=True), bad)
+    snap = poisoned(runner.advance(3, wait=True), bad)
     assert math.isnan(snap.metrics.jsd) or math.isinf(snap.metrics.jsd)  # the poison reached the metrics
     assert not np.isfinite(snap.bounds).any() and not np.isfinite(snap.history["loss_d"]).any()
     for frame in (payload(snap), payload(snap, include_static=False)):
@@ -79,7 +79,7 @@ def test_the_diverged_lsgan_run_of_the_issue_is_served_as_frames(runner):
     # /?optimizer=sgd&lr_g=100&lr_d=100&loss=lsgan: its frames held NaN and the route could not send them
     runner.update(optimizer="sgd", lr_g=100.0, lr_d=100.0, loss="lsgan")
     token = frames.register(runner)
-    runner.step(5, wait=True)
+    runner.advance(5, wait=True)
     status, frame = get(token)
     assert status == 200 and frame["state"] == "diverged", frame
 

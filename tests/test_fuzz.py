@@ -119,7 +119,7 @@ def check(argv: list[str], *, train: bool = False) -> None:
     assert code in ((1, 2) if train else (2,)), (argv, code, err)
     assert len(err.strip().splitlines()) == 1 and len(err) < 500, (argv, err)
     assert code == 1 or out == "", (argv, out)
-    assert code == 2 or "diverged at step" in err, (argv, err)
+    assert code == 2 or "diverged at iteration" in err, (argv, err)
 
 
 def cheap(names) -> list[str]:

@@ -21,7 +21,7 @@ def decode(text, dtype):
 
 def test_payload_round_trip(no_thread_leak):
     with Runner(SMALL, threads=1, history_capacity=2048) as runner:
-        snap = runner.step(500, wait=True)
+        snap = runner.advance(500, wait=True)
     frame = payload(snap)
     json.dumps(frame, allow_nan=False)  # strict JSON all the way down, as the frame route sends it
     assert frame["iteration"] == 500 and frame["metrics"]["modes_total"] == 8
@@ -39,7 +39,7 @@ def test_payload_round_trip(no_thread_leak):
 
 def frame_after(config, steps, kind="iteration"):
     with Runner(config, threads=1) as runner:
-        snap = runner.step(steps, kind, wait=True)
+        snap = runner.advance(steps, kind, wait=True)
     return snap, payload(snap)
 
 

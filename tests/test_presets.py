@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from core.config import validate
-from core.metrics import evaluate
+from core.metrics import generator_metrics
 from core.presets import PRESETS, REMEDY_PRESETS
 from core.snapshot import Probe
 from core.training import GAN
@@ -46,7 +46,7 @@ def final(result, metric):
 def radius(gan):
     """The median distance from the centre of G's evaluation samples (the ring's radius is 2)."""
     probe = Probe(gan)
-    samples = evaluate(gan, probe.z_eval, probe.real_eval, with_jsd=False)[1]
+    samples = generator_metrics(gan, probe.z_eval, probe.real_eval, with_jsd=False)[1]
     return float(np.median(np.hypot(*samples.T)))
 
 
@@ -113,7 +113,7 @@ def minimax_then_nonsaturating(config):
     z = gan.latent(1024, torch.Generator().manual_seed(5))
 
     def look():
-        metrics, samples = evaluate(gan, probe.z_eval, probe.real_eval, with_jsd=False)
+        metrics, samples = generator_metrics(gan, probe.z_eval, probe.real_eval, with_jsd=False)
         return metrics, ((samples < lo) | (samples > hi)).any(1).mean(), samples
 
     ratio, grad_before, outside = [], [], []
@@ -210,7 +210,7 @@ def test_every_preset_is_valid_and_trains(name):
         gan.train_iteration()
     assert gan.finite(weights=True) is None and (gan.iteration, gan.d_steps) == (3, 3 * config.k)
     probe = Probe(gan)
-    metrics, samples = evaluate(gan, probe.z_eval, probe.real_eval)
+    metrics, samples = generator_metrics(gan, probe.z_eval, probe.real_eval)
     assert samples.shape == (500, 2) and metrics.modes_total == config.modes
     assert metrics.d_is_probability == gan.loss.probability
 

@@ -9,7 +9,8 @@ import torch
 from torch.func import functional_call
 
 from core.config import ConfigError, TrainConfig, discriminator_fields
-from core.metrics import evaluate
+from core.metrics import generator_metrics
+from core.models import frozen, pack, pack_at, view_draws
 from core.presets import PRESETS
 from core.remedies import (
     REMEDIES,
@@ -17,15 +18,12 @@ from core.remedies import (
     MinibatchKernel,
     MinibatchStddev,
     feature_matching,
-    pack,
-    pack_at,
     unrolled_parameters,
-    view_draws,
 )
 from core.runner import RUNNING, Runner
 from core.snapshot import Probe, picture
 from core.sweep import Sweep, run_sweep
-from core.training import GAN, frozen
+from core.training import GAN
 
 SMALL = TrainConfig(hidden=16, depth=2, batch_size=32, latent_dim=4, eval_samples=200, samples_shown=100, grid_size=20)
 
@@ -300,7 +298,8 @@ def test_every_remedy_survives_live_toggling_on_a_running_runner(no_thread_leak)
             for on in (True, False):
                 before = runner.snapshot().iteration
                 values = changes if on else {k: TrainConfig.__dataclass_fields__[k].default for k in changes}
-                assert runner.update(**values) == []  # no remedy restarts the run
+                changed = runner.update(**values)
+                assert "rebuild" not in changed.values()  # no remedy restarts the run
                 target = runner.config
 
                 def trained_on(before=before, target=target):  # the change applied, then 3 more iterations
@@ -311,7 +310,8 @@ def test_every_remedy_survives_live_toggling_on_a_running_runner(no_thread_leak)
                 snap = runner.snapshot()
                 assert snap.state == RUNNING and runner.thread.is_alive(), snap.message
                 assert snap.surface.shape == (20, 20) and math.isfinite(snap.metrics.d_real)
-                new_d = discriminator_fields(values)  # packing, the minibatch layer, spectral norm: a fresh D
+                new_d = [f for f, effect in changed.items() if effect == "discriminator"]  # packing, the layer, SN
+                assert new_d == discriminator_fields(values)
                 if new_d:
                     assert f"new discriminator ({new_d[0]} " in snap.message and snap.rebuilds == 0, snap.message
         assert "new discriminator (spectral_norm True -> False)" in runner.snapshot().message
@@ -319,14 +319,14 @@ def test_every_remedy_survives_live_toggling_on_a_running_runner(no_thread_leak)
 
 def test_a_new_discriminator_keeps_g_and_says_so(no_thread_leak):
     with Runner(SMALL, threads=1) as runner:
-        before = runner.step(10, wait=True)
+        before = runner.advance(10, wait=True)
         runner.update(pack=2)
         assert runner.wait_parked(60)
         snap = runner.snapshot()
         # G's samples of the same fixed z are the same: G kept its weights
         assert snap.iteration == 10 and np.array_equal(snap.samples, before.samples) and snap.config.pack == 2
         assert "new discriminator (pack 1 -> 2)" in snap.message and "G keeps its weights" in snap.message
-        assert runner.step(2, wait=True).iteration == 12
+        assert runner.advance(2, wait=True).iteration == 12
     gan = GAN(SMALL)
     g_before = state(gan.G)
     gan.replace_discriminator(SMALL.replace(pack=2))
@@ -367,5 +367,5 @@ def test_a_sweep_trains_remedies_seed_by_seed_as_single_runs():
         for _ in range(4):
             gan.train_iteration()
         probe = Probe(gan)
-        metrics, _ = evaluate(gan, probe.z_eval, probe.real_eval)
+        metrics, _ = generator_metrics(gan, probe.z_eval, probe.real_eval)
         assert result.curves["jsd"][-1, i] == metrics.jsd and result.curves["d_real"][-1, i] == metrics.d_real

@@ -40,25 +40,26 @@ def test_start_pause_and_step_exactly_n(runner):
     assert paused_at.state == PAUSED
     time.sleep(0.3)
     assert runner.snapshot().iteration == paused_at.iteration  # paused means paused
-    after = runner.step(7, wait=True)
+    after = runner.advance(7, wait=True)
     assert after.iteration == paused_at.iteration + 7
     assert after.d_steps == paused_at.d_steps + 7 and after.g_steps == paused_at.g_steps + 7
 
 
 def test_single_network_steps(runner):
     runner.update(k=2)
-    start = runner.step(1, wait=True)
+    start = runner.advance(1, wait=True)
     assert (start.iteration, start.d_steps, start.g_steps) == (1, 2, 1)
-    d = runner.step(3, "d", wait=True)
+    d = runner.advance(3, "d", wait=True)
     assert (d.iteration, d.d_steps, d.g_steps) == (1, 5, 1)
-    g = runner.step(1, "g", wait=True)
+    g = runner.advance(1, "g", wait=True)
     assert (g.iteration, g.d_steps, g.g_steps) == (1, 5, 2)
 
 
 def test_updates_take_effect_at_the_next_iteration(runner):
-    runner.step(2, wait=True)
-    assert runner.update(k=3, loss="minimax", label_smoothing=0.1, lr_d=2e-3, batch_size=32) == []
-    snap = runner.step(1, wait=True)
+    runner.advance(2, wait=True)
+    changed = runner.update(k=3, loss="minimax", label_smoothing=0.1, lr_d=2e-3, batch_size=32)
+    assert changed == dict(k="live", loss="live", label_smoothing="live", lr_d="live", batch_size="live")
+    snap = runner.advance(1, wait=True)
     assert snap.d_steps == 2 + 3 and snap.iteration == 3  # the new k counted from the very next iteration
     assert (snap.config.k, snap.config.loss, snap.config.lr_d, snap.config.batch_size) == (3, "minimax", 2e-3, 32)
 
@@ -111,11 +112,11 @@ def test_a_huge_learning_rate_diverges_and_keeps_the_last_good_state(runner):
     assert np.isfinite(snap.history["loss_d"]).all()
     kept = snap.iteration
     runner.update(lr_d=1e-3, lr_g=1e-3, optimizer="adam")
-    after = runner.step(3, wait=True)  # trains on from the kept state: it was rolled back, not just the picture
+    after = runner.advance(3, wait=True)  # trains on from the kept state: it was rolled back, not just the picture
     assert after.iteration == kept + 3 and after.state == PAUSED, after.message
     assert np.isfinite(after.samples).all() and np.isfinite(after.history["loss_d"]).all()
     runner.reset()
-    assert runner.step(3, wait=True).iteration == 3 and runner.state == PAUSED
+    assert runner.advance(3, wait=True).iteration == 3 and runner.state == PAUSED
 
 
 def test_idle_runner_pauses_itself(no_thread_leak):
@@ -190,7 +191,7 @@ def test_history_stays_bounded_in_a_long_run(no_thread_leak):
         publish_interval=0.02,
         metrics_interval=0.02,
     ) as r:
-        r.step(600, wait=True, timeout=120)
+        r.advance(600, wait=True, timeout=120)
         snap = r.snapshot()
         assert snap.iteration == 600
         its = snap.history["iteration"]
@@ -220,10 +221,20 @@ def test_a_stopped_runner_lets_go_of_its_torch_state(no_thread_leak, started):
     # callable): what it keeps must be the last frame, not two networks, their optimizers and a checkpoint
     runner = Runner(SMALL, threads=1)
     if started:
-        runner.step(5, wait=True)
+        runner.advance(5, wait=True)
     assert any(isinstance(o, torch.Tensor) for o in reachable(runner))
     runner.stop()
     held = reachable(runner)
     assert not [type(o).__name__ for o in held if isinstance(o, torch.Tensor | torch.nn.Module | GAN)]
     snap = runner.snapshot()
     assert snap.iteration == (5 if started else 0) and snap.state == STOPPED
+
+
+def test_an_update_says_how_each_change_and_what_it_brings_takes_effect(runner):
+    """update() returns every changed setting with its effect, those a change brings along included: a data
+    set's own defaults (rebuild), label smoothing 0 with a loss that has no targets (core's rule, once)."""
+    assert runner.update(label_smoothing=0.2) == dict(label_smoothing="live")
+    assert runner.update(loss="hinge") == dict(loss="live", label_smoothing="live")
+    assert runner.config.label_smoothing == 0.0
+    assert runner.update(pack=2) == dict(pack="discriminator")
+    assert runner.update(dataset="grid") == dict(dataset="rebuild", modes="rebuild", std="rebuild")

@@ -117,7 +117,7 @@ def test_theorem_1_on_a_live_run():
     from core.theory import value_report
 
     with Runner(TrainConfig(hidden=32, depth=2, batch_size=64), threads=1) as runner:
-        snap = runner.step(200, wait=True)
+        snap = runner.advance(200, wait=True)
     h = snap.eval_history
     recorded = np.isfinite(h["value_d_star"])
     assert recorded[-1]  # the frame where stepping stopped has a fresh surface

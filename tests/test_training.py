@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from core.config import TrainConfig
-from core.metrics import evaluate
+from core.metrics import generator_metrics
 from core.snapshot import Probe
 from core.training import GAN, GRAD_BOUND, LOSS_BOUND, WEIGHT_BOUND
 
@@ -54,7 +54,7 @@ def run(config, iterations=30):
     for _ in range(iterations):
         gan.train_iteration()
     probe = Probe(gan)
-    metrics, samples = evaluate(gan, probe.z_eval, probe.real_eval)
+    metrics, samples = generator_metrics(gan, probe.z_eval, probe.real_eval)
     return gan, metrics, samples
 
 
@@ -76,7 +76,7 @@ def test_evaluating_does_not_change_the_run():
     for _ in range(20):
         quiet.train_iteration()
         watched.train_iteration()
-        evaluate(watched, probe.z_eval, probe.real_eval)
+        generator_metrics(watched, probe.z_eval, probe.real_eval)
     assert same(params(quiet.G), params(watched.G)) and same(params(quiet.D), params(watched.D))
 
 

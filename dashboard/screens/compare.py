@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.comparison import CompareJob
 from core.config import ConfigError, TrainConfig
 from core.losses import LOSSES
 from core.presets import PRESETS
-from core.sweep import METRICS, SweepResult, run_sweep
+from core.sweep import METRICS, SweepResult
 
 from ..controls import LEARNING_RATES, plain
-from ..session import session_runner
+from ..session import session_training
 
 COLOURS = {"A": "#0b6e4f", "B": "#e8590c"}
 SHOWN = {
@@ -27,75 +27,6 @@ SHOWN = {
     "d_real": "mean D(x), data",
     "d_fake": "mean D(G(z)), samples",
 }
-
-
-class CompareJob:
-    """Trains two sweeps one after the other on its own thread; owned by one session, stopped with it."""
-
-    def __init__(self, configs: dict[str, TrainConfig], seeds: int, steps: int):
-        self.configs, self.seeds, self.steps = configs, seeds, steps
-        self.results: dict[str, SweepResult] = {}
-        self.done_steps, self.error = 0, None
-        self._cancel = threading.Event()
-        self._reason = "cancelled"
-        self.thread = threading.Thread(target=self._run, name="minimax-compare", daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        import torch
-
-        torch.set_num_threads(1)  # as the live runner: leave a core to the server and the browser
-        try:
-            for offset, (name, config) in enumerate(self.configs.items()):
-
-                def progress(done, total, offset=offset * self.steps):  # after every iteration
-                    self.done_steps = offset + done
-                    if self._cancel.is_set():
-                        raise InterruptedError
-
-                self.results[name] = run_sweep(
-                    config, self.seeds, self.steps, max(1, self.steps // 20), progress=progress
-                )
-        except InterruptedError:
-            self.error = self._reason
-        except Exception as error:  # shown on the page, never a dead thread with no word
-            self.error = f"{type(error).__name__}: {error}"
-
-    @property
-    def fraction(self) -> float:
-        return self.done_steps / (self.steps * len(self.configs))
-
-    @property
-    def running(self) -> bool:
-        return self.thread.is_alive()
-
-    def cancel(self, reason: str = "cancelled") -> None:
-        """Stop at the end of the current iteration (the sweep checks after every one); returns at once."""
-        if self.thread.is_alive():  # a finished comparison keeps its results and says nothing was cancelled
-            self._reason = self.error = reason
-            self._cancel.set()
-
-    def join(self, timeout: float) -> bool:
-        """Wait for the thread to end; True if it has."""
-        self.thread.join(timeout)
-        return not self.thread.is_alive()
-
-
-def _release(holder: dict) -> None:
-    if holder.get("job"):
-        holder["job"].cancel()  # no join: Streamlit calls this on its event loop; the thread ends in an iteration
-
-
-@st.cache_resource(scope="session", on_release=_release, show_spinner=False)
-def _job_holder() -> dict:
-    return {"job": None}
-
-
-def leave_compare() -> None:
-    """Called by the other pages: a comparison does not train on behind the user's back."""
-    job = _job_holder()["job"]
-    if job is not None and job.running:
-        job.cancel("cancelled: you left the Compare page while it ran")
 
 
 def _side(name: str, column) -> TrainConfig | None:
@@ -118,10 +49,7 @@ def _side(name: str, column) -> TrainConfig | None:
             key=f"cmp_lrd_{name}",
         )
         try:
-            changes = dict(loss=loss, k=k, lr_d=lr_d)
-            if not LOSSES[loss].targets:
-                changes["label_smoothing"] = 0.0
-            return base.replace(**changes)
+            return base.replace(loss=loss, k=k, lr_d=lr_d)  # a loss without targets brings label smoothing 0
         except ConfigError as error:
             st.warning(f"Configuration {name}: {plain(error)}")  # a ConfigError echoes values
             return None
@@ -174,28 +102,34 @@ def compare_page() -> None:
     configs = {"A": _side("A", left), "B": _side("B", right)}
     seeds = st.slider("Seeds per configuration", 2, 16, 4, key="cmp_seeds")
     steps = st.select_slider("Iterations", [100, 250, 500, 1000, 2000, 4000, 6000], 1000, key="cmp_steps")
-    holder = _job_holder()
-    job: CompareJob | None = holder["job"]
+    owner = session_training()
+    job = owner.job
     go_col, stop_col = st.columns([1, 1])
     if go_col.button(
         "Run the comparison",
         type="primary",
-        disabled=None in configs.values() or bool(job and job.running),
+        disabled=None in configs.values() or bool(job and job.state != "stopped"),
         key="cmp_run",
     ):
-        session_runner().pause(wait=True)  # one training thread per tab
-        if job:
-            job.cancel()
-        holder["job"] = job = CompareJob(configs, seeds, steps)
-    if job and job.running and stop_col.button("Cancel", key="cmp_cancel"):
-        job.cancel()
+        job = CompareJob(configs, seeds, steps)
+        owner.compare(job)  # the session's runs pause; the job starts once a training slot is free
+    if job and job.state != "stopped" and stop_col.button("Cancel", key="cmp_cancel"):
+        owner.cancel_job()
 
-    @st.fragment(run_every=0.5 if job and job.running else None)
+    @st.fragment(run_every=0.5 if job and job.state != "stopped" else None)
     def progress():
         if job is None:
             return
+        place = owner.waiting()  # asks for a slot again: one freed since starts the job now
+        if place:
+            st.info(
+                f"Waiting for a training slot: place {place} in line. This server trains at most "
+                f"{owner.slots.capacity} run{'s' if owner.slots.capacity > 1 else ''} or comparison"
+                f"{'s' if owner.slots.capacity > 1 else ''} at once ({owner.slots.running()} training now); "
+                "the comparison starts by itself when one is free."
+            )
         st.progress(min(1.0, job.fraction), text=f"{job.done_steps} of {job.steps * len(job.configs)} iterations")
-        if not job.running and job.fraction > 0 and st.session_state.get("cmp_shown") is not job:
+        if job.state == "stopped" and st.session_state.get("cmp_shown") is not job:
             st.session_state["cmp_shown"] = job
             st.rerun()
 

@@ -14,6 +14,7 @@ from core.runner import RUNNING
 from core.theory import (
     LOG4,
     fit_gaussian,
+    gaussian,
     generator_gradient,
     pure_nash_equilibria,
     saddle_path,
@@ -21,7 +22,6 @@ from core.theory import (
 )
 
 from ..session import line_runner, session_runner, training_slots
-from .compare import leave_compare
 
 CURVES = {"minimax": "#8e44ad", "nonsaturating": "#0b6e4f"}
 
@@ -367,7 +367,7 @@ def paper_picture() -> None:
                 st.warning(f"Every training slot is busy: number {position} in line. Try again in a moment.")
         st.rerun()
     if buttons[1].button("Step 100", key="line_step", disabled=runner.state == RUNNING):
-        runner.step(100, wait=True, timeout=60)
+        runner.advance(100, wait=True, timeout=60)
         st.rerun()
     if buttons[2].button("Start over", key="line_reset"):
         runner.reset()
@@ -410,14 +410,6 @@ def paper_picture() -> None:
     live()
 
 
-def leave_paper_picture() -> None:
-    """Called by the other pages: the 1-D run pauses when its page is not shown."""
-    if st.session_state.get("line_frames") is not None:
-        runner = line_runner()
-        if runner.state == RUNNING:
-            runner.pause()
-
-
 FITS = {  # forward KL wide and pale, the others thin on top: where two fits agree both stay visible
     "kl": ("forward KL(p‖q): mean-seeking", dict(color="#1f77b4", width=7), 0.4),
     "reverse_kl": ("reverse KL(q‖p): mode-seeking", dict(color="#d62728", width=2.5, dash="dash"), 1.0),
@@ -441,14 +433,14 @@ def which_divergence() -> None:
         st.latex(r"\mathrm{KL}(p\,\|\,q) = \int p \log \frac{p}{q}")
     x = np.linspace(-8, 8, 1601)
     half = separation / 2
-    p = 0.5 * np.exp(-0.5 * ((x + half) / 0.5) ** 2) + 0.5 * np.exp(-0.5 * ((x - half) / 0.5) ** 2)
-    p /= p.sum() * (x[1] - x[0])
+    p = 0.5 * gaussian(x, -half, 0.5) + 0.5 * gaussian(x, half, 0.5)
+    p /= p.sum() * (x[1] - x[0])  # the grid's own normalisation: the fits compare with this p
     fig = go.Figure()
     fig.add_scatter(x=x, y=p, name="p (two modes)", line=dict(color="black", width=3))
     fits = {divergence: fit_gaussian(x, p, divergence) for divergence in FITS}
     for divergence, (label, line, opacity) in FITS.items():
         mean, std = fits[divergence]
-        q = np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * np.sqrt(2 * np.pi))
+        q = gaussian(x, mean, std)
         fig.add_scatter(x=x, y=q, name=f"{label}: mean {mean:.2f}, std {std:.2f}", line=line, opacity=opacity)
     fig.update_layout(
         height=320, margin=dict(l=30, r=10, t=10, b=30), legend=dict(orientation="h", y=1.2), xaxis=dict(range=[-6, 6])
@@ -473,7 +465,6 @@ def which_divergence() -> None:
 
 
 def theory_page() -> None:
-    leave_compare()
     st.markdown("### The theory behind the training")
     loss = LOSSES[session_runner().config.loss]
     st.caption(f"Live run: {session_runner().config.loss}. {loss.note}")

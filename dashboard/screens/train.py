@@ -9,17 +9,14 @@ from core.objective import objective_latex
 
 from .. import controls
 from ..live import live_view
-from ..session import session_runner, training_slots
-from .compare import leave_compare
-from .theory import leave_paper_picture
+from ..session import session_training, training_slots
 
 
 def train_page() -> None:
-    leave_compare()
-    leave_paper_picture()
+    owner = session_training()
     if "initial_config" not in st.session_state:  # a shared link describes the run to start from
-        st.session_state["initial_config"] = controls.config_from_url(dict(st.query_params))
-    runner, slots = session_runner(), training_slots()
+        st.session_state["initial_config"] = owner.initial = controls.config_from_url(dict(st.query_params))
+    runner, slots = owner.board(), training_slots()
     controls.sidebar(runner, slots)
     live_view(runner, slots)
     config = runner.config
