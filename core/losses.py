@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 
 def bce_d(real: Tensor, fake: Tensor, eps: float = 0.0) -> Tensor:
@@ -74,14 +74,29 @@ def wasserstein_d(real: Tensor, fake: Tensor, eps: float = 0.0) -> Tensor:
 
 
 def gradient_penalty(
-    critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, generator: torch.Generator | None = None
+    critic: Callable[[Tensor], Tensor],
+    real: Tensor,
+    fake: Tensor,
+    generator: torch.Generator | None = None,
+    t: Tensor | None = None,
 ) -> Tensor:
     """WGAN-GP (Gulrajani et al. 2017): E[(||grad_x D(x_hat)||_2 - 1)^2], x_hat = t x + (1 - t) G(z),
-    t ~ U[0, 1] per sample. Multiply by lambda where it is used."""
-    t = torch.rand(real.shape[0], 1, generator=generator, dtype=real.dtype)
+    t ~ U[0, 1] per sample. Multiply by lambda where it is used.
+
+    real, fake: (..., n, d), the mean taken over n: a batched sweep's (seeds, n, d) gives one penalty per
+    seed, with t (seeds, n, 1) drawn from each seed's own generator."""
+    if t is None:
+        t = torch.rand(*real.shape[:-1], 1, generator=generator, dtype=real.dtype)
     x_hat = (t * real + (1 - t) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
-    return ((grad.norm(dim=1) - 1) ** 2).mean()
+    return ((grad.norm(dim=-1) - 1) ** 2).mean(-1)
+
+
+def clip_weights_(net: nn.Module, bound: float) -> None:
+    """WGAN (Arjovsky et al. 2017): every weight of the critic clamped to [-bound, bound] after its step."""
+    with torch.no_grad():
+        for p in net.parameters():
+            p.clamp_(-bound, bound)
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,9 @@ from torch import nn
 from .config import MEMORY_BUDGET, ConfigError, TrainConfig, footprint
 from .data import mixture_for
 from .grid import jsd
-from .losses import LOSSES
+from .losses import LOSSES, clip_weights_, gradient_penalty
 from .metrics import generator_metrics, mode_statistics
-from .models import LATENTS
+from .models import LATENTS, frozen
 from .remedies import REMEDIES
 from .snapshot import Probe
 from .training import GAN, make_optimizer
@@ -121,29 +121,24 @@ class Sweep:
         per_seed = torch.stack(
             [self.loss.d(out[i, : c.batch_size], out[i, c.batch_size :], c.label_smoothing) for i in range(n)]
         )
-        if self.loss.gradient_penalty:
+        if self.loss.gradient_penalty:  # each seed's t from its own generator, as in its single run
             t = torch.stack([torch.rand(c.batch_size, 1, generator=rng) for rng in self.rngs])
-            x_hat = (t * real + (1 - t) * fake).requires_grad_(True)
-            (grad,) = torch.autograd.grad(self.D(x_hat).sum(), x_hat, create_graph=True)
-            per_seed = per_seed + c.gp_lambda * ((grad.norm(dim=2) - 1) ** 2).mean(1)
+            per_seed = per_seed + c.gp_lambda * gradient_penalty(self.D, real, fake, t=t)
         self.opt_d.zero_grad(set_to_none=True)
         per_seed.sum().backward()  # seed i's weights get the gradient of seed i's loss only
         self.opt_d.step()
         if self.loss.clip_weights:
-            with torch.no_grad():
-                for p in self.D.parameters():
-                    p.clamp_(-c.clip, c.clip)
+            clip_weights_(self.D, c.clip)
         self.last["loss_d"] = per_seed.detach().numpy().copy()
 
     def g_step(self) -> None:
         c = self.config
         z = torch.stack([self._latent(c.batch_size, rng) for rng in self.rngs])
-        self.D.requires_grad_(False)
-        out = self.D(self.G(z))
-        per_seed = torch.stack([self.loss.g(out[i]) for i in range(len(self.seeds))])
-        self.opt_g.zero_grad(set_to_none=True)
-        per_seed.sum().backward()
-        self.D.requires_grad_(True)
+        with frozen(self.D):
+            out = self.D(self.G(z))
+            per_seed = torch.stack([self.loss.g(out[i]) for i in range(len(self.seeds))])
+            self.opt_g.zero_grad(set_to_none=True)
+            per_seed.sum().backward()
         self.opt_g.step()
         self.last["loss_g"] = per_seed.detach().numpy().copy()
 

@@ -16,7 +16,7 @@ from torch.func import functional_call
 
 from .config import TrainConfig
 from .data import mixture_for
-from .losses import LOSSES, Loss, gradient_penalty
+from .losses import LOSSES, Loss, clip_weights_, gradient_penalty
 from .models import LATENTS, build_discriminator, build_players, frozen
 from .remedies import HistoricalAverage, feature_matching, unrolled_parameters
 
@@ -139,9 +139,7 @@ class GAN:
         loss_d.backward()
         self.opt_d.step()
         if loss.clip_weights:
-            with torch.no_grad():
-                for p in self.D.parameters():
-                    p.clamp_(-c.clip, c.clip)
+            clip_weights_(self.D, c.clip)
         if c.historical_averaging:
             self.average_d.update(list(self.D.parameters()))
         self.d_steps += 1
