@@ -30,7 +30,7 @@ from .metrics import MODE_RULES, generator_metrics
 from .presets import PRESETS
 from .snapshot import Probe
 from .sweep import MAX_SEEDS, METRICS, run_sweep
-from .training import GAN
+from .training import GAN, divergence_text
 
 SAMPLE_FORMATS = (".npy", ".csv")
 READABLE_FORMATS = (".npy", ".csv", ".npz")
@@ -401,11 +401,7 @@ def train(config, *, json_lines: bool, save_samples: Path | None, save_run: Path
         # the weights (0.1 ms) with each evaluation, as the runner does with each frame
         problem = gan.finite(weights=evaluating)
         if problem:
-            print(
-                f"diverged at iteration {iteration}: {problem}; lower the learning rates (lr_g {config.lr_g:g}, "
-                f"lr_d {config.lr_d:g})",
-                file=sys.stderr,
-            )
+            print(divergence_text(iteration, problem, config), file=sys.stderr)
             return 1
         if evaluating:
             metrics, samples = generator_metrics(gan, probe.z_eval, probe.real_eval)

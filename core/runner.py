@@ -1,6 +1,6 @@
 """A GAN training in a background thread that owns all torch state, steered live and read as snapshots.
 
-Callers (the dashboard, tests) never touch torch: they send commands (start, pause, step, update…) that
+Callers (the dashboard, tests) never touch torch: they send commands (start, pause, advance, update…) that
 the thread applies between two iterations, and they read `snapshot()`, an immutable object the thread
 replaces by one reference swap at most every `publish_interval` seconds.
 
@@ -23,7 +23,7 @@ from .config import TrainConfig, discriminator_fields, effects, rebuild_fields, 
 from .frame_builder import FrameBuilder
 from .history import BoundedHistory
 from .snapshot import Probe, Snapshot
-from .training import GAN
+from .training import GAN, divergence_text
 
 IDLE, RUNNING, PAUSED, DIVERGED, STOPPED = "idle", "running", "paused", "diverged", "stopped"
 STEP_KINDS = ("iteration", "d", "g")
@@ -342,9 +342,8 @@ class Runner:
             self._units.clear()
             self._state = DIVERGED
             self._message = (
-                f"diverged at iteration {at}: {problem}. Kept the last good state (iteration "
-                f"{gan.iteration}); lower the learning rates (lr_g {c.lr_g:g}, lr_d {c.lr_d:g}) "
-                f"and resume, or reset."
+                f"{divergence_text(at, problem, c)}, then resume, or reset. Kept the last good state "
+                f"(iteration {gan.iteration})."
             )
             self._cond.notify_all()
 

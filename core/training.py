@@ -47,6 +47,14 @@ def make_optimizer(name: str, params, lr: float, betas: tuple[float, float]) -> 
     return torch.optim.SGD(params, lr=lr)
 
 
+def divergence_text(iteration: int, problem: str, config: TrainConfig) -> str:
+    """What the runner and the CLI say of a run that diverged (`GAN.finite`'s problem) and what to lower."""
+    return (
+        f"diverged at iteration {iteration}: {problem}; lower the learning rates "
+        f"(lr_g {config.lr_g:g}, lr_d {config.lr_d:g})"
+    )
+
+
 class GAN:
     """G, D, their optimizers and the random stream of one run. Not thread-safe: one owner steps it."""
 

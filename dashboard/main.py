@@ -1,4 +1,5 @@
-"""The Streamlit script behind dashboard/app.py: a router, one page function per page."""
+"""The Streamlit script behind dashboard/app.py: a router, one page function per page. It tells the session's
+owner of what trains (`dashboard.session.SessionTraining`) which page is on screen before the page runs."""
 
 from __future__ import annotations
 
