@@ -11,8 +11,15 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
+# CI installs chromium (.ci/run); elsewhere the browser tests are skipped without it
+needs_chromium = pytest.mark.skipif(
+    not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+    reason="Debian's chromium is not installed (.ci/run installs it)",
+)
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

@@ -6,12 +6,15 @@ from __future__ import annotations
 import contextlib
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import torch
+from streamlit.testing.v1 import AppTest
 
 from core.config import TrainConfig
 from core.metrics import Metrics, generator_metrics
+from core.runner import live_runners
 from core.snapshot import Probe
 from core.sweep import SweepResult, run_sweep
 from core.training import GAN
@@ -36,6 +39,24 @@ def no_thread_leak():
     yield
     leaked = [t.name for t in runner_threads() if t not in before]
     assert not leaked, f"runner threads left alive: {leaked}"
+
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "main.py")
+
+
+@pytest.fixture
+def app(no_thread_leak):
+    """The dashboard under AppTest; every runner it made is stopped after the test."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    yield at
+    for runner in live_runners():
+        runner.stop()
+
+
+def runner_of(at):
+    """The tab's training run: the `app` fixture stops every runner after each test, so it is the only live one."""
+    (runner,) = live_runners()
+    return runner
 
 
 @pytest.fixture

@@ -1,30 +1,13 @@
 """The dashboard's widget logic under streamlit.testing.v1.AppTest: every control reaches the session's
 runner, presets load, bad tables and bad links give a message and change nothing else."""
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.config import TrainConfig
 from core.presets import PRESETS
-from core.runner import PAUSED, RUNNING, live_runners
-
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "main.py")
-
-
-@pytest.fixture
-def app(no_thread_leak):
-    at = AppTest.from_file(APP, default_timeout=30)
-    yield at
-    for runner in live_runners():
-        runner.stop()
-
-
-def runner_of(at):
-    """The tab's training run: the fixture stops every runner after each test, so it is the only live one."""
-    (runner,) = live_runners()
-    return runner
+from core.runner import PAUSED, RUNNING
+from tests.conftest import APP, runner_of
 
 
 def messages(at):

@@ -4,22 +4,17 @@ k and the loss change, stepping is exact, and closed tabs leave no training behi
 The fast tier runs the first test only (the board loads, trains and pauses); the long flows are `slow`."""
 
 import math
-import os
 import re
 import time
-from pathlib import Path
 
 import pytest
 from scipy.stats import chi
 
 from core.metrics import WIDTH_STDS
-from tests.browser import CHROMIUM, ROOT, chromium, dashboard_server
+from tests.browser import ROOT, chromium, dashboard_server, needs_chromium
 
 ARTIFACTS = ROOT / "test-artifacts"
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() and not os.environ.get("CI"),
-    reason="Debian's chromium is not installed (.ci/run installs it)",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")

@@ -7,21 +7,16 @@ page.route: a 500 with the route's JSON error, a body that is not JSON, no answe
 again, and a frame is rewritten with huge numbers."""
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
-from tests.browser import CHROMIUM, ROOT, chromium, dashboard_server
+from tests.browser import ROOT, chromium, dashboard_server, needs_chromium
 
 ARTIFACTS = ROOT / "test-artifacts"
 FRAMES = "**/minimax/frame/**"
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists() and not os.environ.get("CI"),
-        reason="Debian's chromium is not installed (.ci/run installs it)",
-    ),
+    needs_chromium,
 ]
 
 

@@ -5,12 +5,10 @@ reads back as the same config."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as hs
-from streamlit.testing.v1 import AppTest
 
 from core.config import FIELDS, TYPES, ConfigError, TrainConfig, validate
 from core.data import PLANE_DATASETS
@@ -18,7 +16,6 @@ from core.losses import LOSSES
 from core.models import ACTIVATIONS, LATENTS
 from core.presets import PRESETS
 from core.remedies import MINIBATCH
-from core.runner import live_runners
 from dashboard.controls import (
     GRID_SIDES,
     RING_MODES,
@@ -30,8 +27,7 @@ from dashboard.controls import (
     url_params,
     widget_range,
 )
-
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "main.py")
+from tests.conftest import runner_of
 
 # Markdown that would come alive in st.warning. A backslash-escaped character shows as itself, so these are
 # looked for once the escaped characters are taken out: a link, an image, a colour or other directive, a
@@ -287,19 +283,6 @@ def _valid(config: TrainConfig, **changes) -> bool:
     except ConfigError:
         return False
     return True
-
-
-@pytest.fixture
-def app(no_thread_leak):
-    at = AppTest.from_file(APP, default_timeout=60)
-    yield at
-    for runner in live_runners():
-        runner.stop()
-
-
-def runner_of(at):
-    (runner,) = live_runners()
-    return runner
 
 
 def test_every_widget_s_range_is_its_setting_s(app):

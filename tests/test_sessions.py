@@ -10,23 +10,18 @@ frame route looked runners up in a WeakValueDictionary, so every such runner kep
 session's end revokes the token and the stopped runner lets go of its torch state; benchmarks/sessions.py
 measures the memory over 500 cycles."""
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
 from benchmarks.sessions import answers, open_and_close, wait_no_stale
-from tests.browser import CHROMIUM, ROOT, chromium, dashboard_server
+from tests.browser import ROOT, chromium, dashboard_server, needs_chromium
 
 ARTIFACTS = ROOT / "test-artifacts"
 CYCLES = 12
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists() and not os.environ.get("CI"),
-        reason="Debian's chromium is not installed (.ci/run installs it)",
-    ),
+    needs_chromium,
 ]
 
 
