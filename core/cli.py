@@ -394,12 +394,11 @@ def train(config, *, json_lines: bool, save_samples: Path | None, save_run: Path
     # the evaluations' curves are kept only to be saved, and then in fixed memory, evenly spaced
     reports = BoundedHistory(REPORT_KEYS, MAX_SAVED_EVALUATIONS) if save_run is not None else None
     for iteration in range(1, config.steps + 1):
-        started = time.perf_counter()
-        gan.train_iteration()
-        trained += time.perf_counter() - started
         evaluating = iteration % config.eval_every == 0 or iteration == config.steps
+        started = time.perf_counter()
         # the weights (0.1 ms) with each evaluation, as the runner does with each frame
-        problem = gan.finite(weights=evaluating)
+        problem = gan.advance(check_weights=evaluating)
+        trained += time.perf_counter() - started
         if problem:
             print(divergence_text(iteration, problem, config), file=sys.stderr)
             return 1

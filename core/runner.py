@@ -313,10 +313,9 @@ class Runner:
                 self._publish(evaluate_now=True)
             return
         gan, started = self._gan, time.monotonic()
-        {"iteration": gan.train_iteration, "d": gan.d_step, "g": gan.g_step}[unit]()
+        problem = gan.advance(unit)  # the weights are checked with each frame (_publish)
         self._elapsed += time.monotonic() - started
         self._dirty = True
-        problem = gan.finite()
         if problem:
             return self._diverged(problem)
         last = gan.last

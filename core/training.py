@@ -212,6 +212,13 @@ class GAN:
         self.g_step()
         self.iteration += 1
 
+    def advance(self, unit: str = "iteration", *, check_weights: bool = False) -> str | None:
+        """One unit of training ("iteration": k D updates then one G update; "d" or "g": one update of that
+        player), then `finite`: None while the run is sane, else what went wrong. The one step the runner's
+        thread and the CLI's loop both take."""
+        {"iteration": self.train_iteration, "d": self.d_step, "g": self.g_step}[unit]()
+        return self.finite(weights=check_weights)
+
     def generator_grad_norm(self, loss_name: str, z: torch.Tensor) -> float:
         """||grad_theta_G of loss_name's G objective|| at the current weights, on noise z; changes nothing."""
         with frozen(self.D):
