@@ -17,7 +17,8 @@ from core.data import PLANE_DATASETS
 from core.presets import PRESETS
 from core.runner import live_runners
 from dashboard.controls import read_url
-from tests.test_links import APP, INJECTIONS, live_markdown
+from tests.conftest import APP
+from tests.test_links import INJECTIONS, live_markdown
 
 NASTY = [
     "NaN",
