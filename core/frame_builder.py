@@ -49,6 +49,11 @@ class FrameBuilder:
         self.evaluated_at = -math.inf
         self._its, self._rate_mark = 0.0, (time.monotonic(), 0)
 
+    def free(self) -> None:
+        """The run stopped: only its last frame stays (the evaluation history and metrics go)."""
+        self.eval_history = BoundedHistory(EVAL_COLUMNS, 2)
+        self.metrics = None
+
     def due(self, now: float) -> bool:
         return now - self.built_at >= self.publish_interval
 

@@ -230,7 +230,7 @@ class Runner:
         download button's callable stays in Streamlit's media manager after its session has gone."""
         for name in ("_gan", "_probe", "_checkpoint", "_history"):
             vars(self).pop(name, None)
-        self._frames.restart(None)
+        self._frames.free()
 
     def _build(self, config: TrainConfig) -> None:
         self._gan = GAN(config)
