@@ -3,6 +3,8 @@ These views change on demand, not at 10 Hz, so they are ordinary (interactive) P
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -216,8 +218,10 @@ def optimal_discriminator_view() -> None:
             f"{m.d_fake:.2f} on G's samples. Dark in D\\*: where G puts mass that p_data lacks (strays, "
             "bridges between modes), D* = 0."
         )
+        # NaN while no sample is near a mode (core.metrics.mode_width): shown as the board shows it, "–"
+        width = f"{m.mode_width:.2f}" if math.isfinite(m.mode_width) else "–"
         st.markdown(
-            f"Beside the JSD, what the grid cannot see: mode width **{m.mode_width:.2f}** × p_data's "
+            f"Beside the JSD, what the grid cannot see: mode width **{width}** × p_data's "
             f"(1 = as wide as p_data's modes) and high-quality share **{m.high_quality:.0%}**."
         )
         st.caption(
