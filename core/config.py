@@ -254,6 +254,40 @@ def shown(value) -> str:
     return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
 
 
+# Settings a config reads only in some cases, and why: the CLI refuses the others' flags, a link leaves them out.
+USED_WHEN = {
+    "components": (lambda c: c.dataset == "custom", "is read only with --dataset custom"),
+    "beta1": (lambda c: c.optimizer == "adam", "is Adam's; --optimizer sgd has no moments"),
+    "beta2": (lambda c: c.optimizer == "adam", "is Adam's; --optimizer sgd has no moments"),
+    "modes": (lambda c: c.dataset in ("ring", "grid"), "is read only with --dataset ring or grid"),
+    "radius": (lambda c: c.dataset == "ring", "is read only with --dataset ring"),
+    "spacing": (lambda c: c.dataset == "grid", "is read only with --dataset grid"),
+    "std": (lambda c: c.dataset in ("ring", "grid"), "is read only with --dataset ring or grid"),
+    "clip": (lambda c: LOSSES[c.loss].clip_weights, "is read only by a loss that clips D's weights (--loss wgan)"),
+    "gp_lambda": (
+        lambda c: LOSSES[c.loss].gradient_penalty,
+        "is read only by a loss with a gradient penalty (--loss wgan-gp)",
+    ),
+    "minibatch_kind": (lambda c: c.minibatch_discrimination, "is read only with --minibatch-discrimination"),
+}
+
+
+def used(name: str, config: TrainConfig) -> bool:
+    """Whether `config` reads setting `name` (USED_WHEN)."""
+    return name not in USED_WHEN or USED_WHEN[name][0](config)
+
+
+def in_words(name: str, old, new) -> str:
+    """A change as a notice says it: "spectral norm on", "hidden 64 to 128", "custom components"."""
+    label = name.replace("_", " ")
+    if name == "components":
+        return "custom components"
+    if isinstance(new, bool):
+        return f"{label} {'on' if new else 'off'}"
+    old_text, new_text = (f"{v:g}" if isinstance(v, float) else str(v)[:SHOWN_CHARS] for v in (old, new))
+    return f"{label} {old_text} to {new_text}"
+
+
 def coerce(name: str, value):
     """Convert a value (a string from a URL or a flag, a numpy scalar…) to the setting's type."""
     kind = TYPES.get(name)

@@ -166,3 +166,17 @@ REMEDY_PRESETS: dict[str, Preset] = {
     "remedy-packing": Preset(COLLAPSE.replace(pack=2), PACK_TEXT),
 }
 PRESETS.update(REMEDY_PRESETS)
+
+# The lecture's order (README's walkthrough, then the remedies): the page's Previous / Next scene buttons step
+# through it, and tests/test_presets.py checks README lists the scenes in this order.
+SCENES: tuple[str, ...] = (
+    "ring8",
+    "minimax-saturates",
+    "mode-collapse",
+    "strong-discriminator",
+    "label-smoothing",
+    "wgan-gp",
+    "grid25",
+    *REMEDY_PRESETS,
+)
+assert sorted(SCENES) == sorted(PRESETS), "every preset is a scene of the lecture, once"

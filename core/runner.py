@@ -19,7 +19,7 @@ from collections import deque
 
 import torch
 
-from .config import TrainConfig, discriminator_fields, effects, rebuild_fields, validate
+from .config import TrainConfig, discriminator_fields, effects, in_words, rebuild_fields, validate
 from .frame_builder import FrameBuilder
 from .history import BoundedHistory
 from .snapshot import Probe, Snapshot
@@ -144,6 +144,23 @@ class Runner:
             self._ensure_thread()
             self._cond.notify_all()
 
+    def load(self, config: TrainConfig) -> dict[str, str]:
+        """A scene: `config` from iteration 0, fresh networks from its seed. A running run goes on running from
+        there (it keeps its training slot); otherwise it waits at iteration 0. Returns what changed, as
+        `update` does; raises ConfigError and changes nothing for a bad config."""
+        with self._cond:
+            self._check_alive()
+            target = validate(config)
+            changed = effects(self._target.changed(target))
+            self._target = self._pending = target
+            self._reset_requested = True
+            self._units.clear()
+            if self._state != RUNNING:
+                self._state, self._message = IDLE, "new settings at iteration 0: press start"
+            self._ensure_thread()
+            self._cond.notify_all()
+        return changed
+
     def stop(self, timeout: float = 10.0) -> None:
         """End the thread (idempotent). The runner is then stopped for good, and lets go of its networks,
         optimizers, checkpoint and histories (the thread does it on its way out, or this call if there
@@ -247,15 +264,12 @@ class Runner:
             old = gan.config
             self._build(config)
             self._rebuilds += 1
-            what = (
-                ", ".join(f"{f} {getattr(old, f)!r} -> {getattr(config, f)!r}" for f in rebuild if f != "components")
-                or "custom components"
-            )
+            what = ", ".join(in_words(f, getattr(old, f), getattr(config, f)) for f in rebuild)
             self._set_message(f"rebuilt the networks ({what}): restarted at iteration 0")
         else:
             new_d = discriminator_fields(gan.config.changed(config))
             if new_d:
-                what = ", ".join(f"{f} {getattr(gan.config, f)!r} -> {getattr(config, f)!r}" for f in new_d)
+                what = ", ".join(in_words(f, getattr(gan.config, f), getattr(config, f)) for f in new_d)
                 gan.replace_discriminator(config)
                 self._set_message(f"new discriminator ({what}): a fresh D, G keeps its weights, training goes on")
             else:
@@ -302,8 +316,9 @@ class Runner:
                 self._publish(evaluate_now=False)
 
     def _work(self, pending: TrainConfig | None, reset: bool, unit: str | None) -> None:
-        if reset:
-            self._build(self._gan.config)
+        if reset:  # with new settings (load): built once, from them
+            self._build(pending or self._gan.config)
+            pending = None
         if pending is not None:
             self._apply(pending)
         if reset or pending is not None:

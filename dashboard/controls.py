@@ -24,13 +24,15 @@ from core.config import (
     ConfigError,
     TrainConfig,
     coerce,
+    in_words,
     shown,
+    used,
 )
 from core.data import DATASETS, PLANE_DATASETS
 from core.export import run_archive
 from core.losses import LOSSES
 from core.models import ACTIVATIONS, LATENTS
-from core.presets import PRESETS
+from core.presets import PRESETS, SCENES
 from core.remedies import MINIBATCH, MINIBATCH_LABELS, REMEDIES
 from core.runner import DIVERGED, IDLE, PAUSED, RUNNING, Runner, live_runners
 from core.slots import TrainingSlots
@@ -111,11 +113,13 @@ def _text(value) -> str:
 
 
 def notify(message: str, kind: str = "info") -> None:
-    """A notice for the sidebar. `message` is rendered as Markdown: text from outside goes through `plain`."""
+    """A notice for the top of the page, shown once. `message` is rendered as Markdown: text from outside goes
+    through `plain`."""
     st.session_state.setdefault("notices", []).append((kind, message))
 
 
 def show_notices(where=st) -> None:
+    """The notices since the last run, where the eye is: at the top of the page, above the board."""
     for kind, message in st.session_state.pop("notices", []):
         getattr(where, kind)(message)
 
@@ -128,26 +132,31 @@ def sync_widgets(config: TrainConfig) -> None:
     st.session_state["w_components_rows"] = [dict(x=r[0], y=r[1], std=r[2], weight=r[3]) for r in config.components]
 
 
-def apply(runner: Runner, preset: str | None = None, **changes) -> None:
-    """One change from the page: validated by core, applied by the runner, and said when it rebuilds.
+def apply(runner: Runner, **changes) -> None:
+    """One change from the page: validated by core, applied by the runner, and said in words when it rebuilds.
     The widgets are re-read from the runner on the next run (they may not be written once drawn)."""
+    before = runner.config
     try:
         changed = runner.update(**changes)
     except ConfigError as error:
         notify(f"Not applied ({error.field.replace('_', ' ')}): {plain(error.message)}.", "warning")
     else:
+        after = runner.config
         if "label_smoothing" in changed and "label_smoothing" not in changes:  # core's rule: nothing to smooth
-            notify(f"Label smoothing set to 0: the {runner.config.loss} loss has no targets to smooth.")
-        rebuilt = [f.replace("_", " ") for f, effect in changed.items() if effect == "rebuild"]
-        fresh_d = [f.replace("_", " ") for f, effect in changed.items() if effect == "discriminator"]
-        if rebuilt:
-            notify(f"New {', '.join(rebuilt)}: the networks were rebuilt and the run restarted from iteration 0.")
-        elif fresh_d:
-            notify(
-                f"New {', '.join(fresh_d)}: D has a new shape, so a fresh D was built; G keeps its weights and "
-                "training goes on."
+            notify(f"Label smoothing set to 0: the {after.loss} loss has no targets to smooth.")
+
+        def said(effect: str) -> str:
+            return ", ".join(
+                in_words(f, getattr(before, f), getattr(after, f)) for f, e in changed.items() if e == effect
             )
-        st.session_state["preset_pending"] = preset or NO_PRESET
+
+        if said("rebuild"):
+            notify(f"New {said('rebuild')}: the networks were rebuilt and the run restarted from iteration 0.")
+        elif said("discriminator"):
+            notify(
+                f"{said('discriminator').capitalize()}: D has a new shape, so a fresh D was built; G keeps its "
+                "weights and training goes on."
+            )
     st.session_state["resync"] = True
 
 
@@ -158,10 +167,73 @@ def _on_change(runner: Runner, field: str) -> None:
     apply(runner, **{field: value})
 
 
+# ---- scenes: the presets as the lecture's steps ----------------------------------------------------------
+def scene() -> str | None:
+    """The scene this tab started from (a preset's name), or None for the user's own settings."""
+    name = st.session_state.get("preset", NO_PRESET)
+    return None if name == NO_PRESET else name
+
+
+def modified(name: str | None, config: TrainConfig) -> list[str]:
+    """The settings (that config reads) in which `config` differs from scene `name`'s."""
+    return [] if name is None else [f for f in url_params(config, name) if f != "preset"]
+
+
+def start_scene(runner: Runner, name: str) -> None:
+    """Scene `name`: its settings from iteration 0 (a running run goes on running from there)."""
+    st.session_state["preset"] = name
+    runner.load(PRESETS[name].config)
+    st.session_state["resync"] = True
+    notify(f"Scene {name}: its settings, from iteration 0.")
+
+
 def _load_preset(runner: Runner) -> None:
     name = st.session_state["preset"]
     if name != NO_PRESET:
-        apply(runner, preset=name, **runner.config.changed(PRESETS[name].config))
+        start_scene(runner, name)
+
+
+def _step_scene(runner: Runner, by: int) -> None:
+    current = scene()
+    at = SCENES.index(current) + by if current in SCENES else 0
+    start_scene(runner, SCENES[at % len(SCENES)])
+
+
+def scene_heading(name: str | None, config: TrainConfig) -> str:
+    """Where the lecture is: "Scene 3 of 12: mode-collapse", ", modified (k, lr d)" once a setting differs."""
+    if name is None:
+        return "Your own settings"
+    changes = modified(name, config)
+    place = f"Scene {SCENES.index(name) + 1} of {len(SCENES)}: " if name in SCENES else ""
+    return f"{place}{name}" + (f", modified ({', '.join(c.replace('_', ' ') for c in changes)})" if changes else "")
+
+
+def scene_view(name: str | None, config: TrainConfig) -> dict | None:
+    """What to watch, for the board (drawn under the square views as plain text), or None without a scene."""
+    if name is None:
+        return None
+    note = " Some settings differ from the scene's: what it says may not hold." if modified(name, config) else ""
+    return dict(heading=f"What to watch: {scene_heading(name, config)}", watch=PRESETS[name].watch + note)
+
+
+def scene_bar(runner: Runner) -> None:
+    """◀ Previous / where the lecture is / Next ▶, above the board. PageUp and PageDown (what a presenter's
+    clicker sends) press the buttons."""
+    bar = st.container(horizontal=True, vertical_alignment="center", gap="medium", key="scene_bar")
+    for label, by, key_name, shortcut in (
+        ("◀ Previous", -1, "scene_back", "PageUp"),
+        ("Next ▶", 1, "scene_next", "PageDown"),
+    ):
+        bar.button(
+            label,
+            key=key_name,
+            on_click=_step_scene,
+            args=(runner, by),
+            shortcut=shortcut,
+            help=f"The {'previous' if by < 0 else 'next'} scene of the lecture, from iteration 0 ({shortcut}).",
+            width="content",
+        )
+    bar.markdown(f"**{scene_heading(scene(), runner.config)}**", width="content")
 
 
 def widget(runner: Runner, kind, field: str, label: str, where=st, **kwargs):
@@ -186,7 +258,7 @@ def _fmt(v) -> str:
 
 def run_buttons(runner: Runner, slots: TrainingSlots) -> None:
     state = runner.state
-    queued = st.session_state.get("queued", False)
+    queued = st.session_state.get("queued", 0)
     label = (
         "Cancel waiting"
         if queued
@@ -202,18 +274,11 @@ def run_buttons(runner: Runner, slots: TrainingSlots) -> None:
     ):
         if queued:
             slots.cancel(runner)
-            st.session_state["queued"] = False
+            st.session_state["queued"] = 0
         elif state == RUNNING:
             runner.pause(wait=True)
         else:
-            position = slots.request(runner)
-            st.session_state["queued"] = position > 0
-            if position:
-                notify(
-                    f"Every training slot of this server is busy: you are number {position} in line. "
-                    "Training starts by itself when a slot frees up.",
-                    "warning",
-                )
+            st.session_state["queued"] = slots.request(runner)  # 0: started; else the place in line
         st.rerun()
     if right.button(
         "Reset",
@@ -222,7 +287,7 @@ def run_buttons(runner: Runner, slots: TrainingSlots) -> None:
         help="Back to iteration 0: fresh networks from the same seed and settings.",
     ):
         slots.cancel(runner)
-        st.session_state["queued"] = False
+        st.session_state["queued"] = 0
         runner.reset()
         runner.wait_parked(10)
         st.rerun()
@@ -243,21 +308,17 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
     config = runner.config
     if st.session_state.pop("resync", "w_loss" not in st.session_state):
         sync_widgets(config)
-    if "preset_pending" in st.session_state:
-        st.session_state["preset"] = st.session_state.pop("preset_pending")
     with st.sidebar:
         st.markdown("### Minimax")
         run_buttons(runner, slots)
         st.selectbox(
-            "Lecture preset",
-            [NO_PRESET, *PRESETS],
+            "Scene",
+            [NO_PRESET, *SCENES],
             key="preset",
             on_change=_load_preset,
             args=(runner,),
-            help="A scenario from the lecture: loads its settings and says what to watch.",
+            help="A scene of the lecture: its settings from iteration 0; what to watch is said above the views.",
         )
-        if st.session_state.get("preset", NO_PRESET) != NO_PRESET:
-            st.caption(PRESETS[st.session_state["preset"]].watch)
 
         with st.expander("The game", expanded=True):
             widget(runner, "selectbox", "loss", "Loss", options=list(LOSSES))
@@ -376,7 +437,13 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
             help="Config, curves and the samples on screen, no pickle inside: "
             "`python -m core evaluate minimax-run.npz` scores them.",
         )
-        with st.expander("View", expanded=False):
+        with st.expander("View", expanded=present()):
+            st.toggle(
+                "Presentation mode",
+                key="present",
+                help="Text and views sized for a projector: all four views in one row on a wide screen. "
+                "Hide the sidebar (« at its top) for the whole screen. In a link: present=1.",
+            )
             st.select_slider(
                 "Refresh every (s)",
                 options=REFRESH_S,
@@ -384,7 +451,6 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
                 value=0.1,
                 help="How often the page fetches a new frame while training; slower leaves more CPU to training.",
             )
-        show_notices(st.sidebar)
         st.caption(
             f"Server: {slots.running()} of {slots.capacity} training slot(s) in use; {len(live_runners())} run(s) open."
         )
@@ -475,6 +541,7 @@ def add_mode(runner: Runner, x: float, y: float) -> None:
 
 # ---- the config in the URL ---------------------------------------------------------------------------------
 URL_SKIPPED = ("steps", "eval_every")  # a headless run's settings: the board neither uses nor shares them
+VIEW_PARAMS = ("present",)  # a link's view of the board, not a setting of the run
 MAX_NOTES = 8  # a link's notice lists this many problems, then how many more
 
 
@@ -554,6 +621,8 @@ def read_url(params) -> tuple[TrainConfig, list[str]]:
     for name, raw in query.items():
         if name == "preset":
             continue
+        if name in VIEW_PARAMS:
+            continue
         if name not in FIELDS:
             notes.append(f"unknown setting {_said(name)} ignored")
         elif name in URL_SKIPPED:
@@ -607,18 +676,42 @@ def config_from_url(params) -> TrainConfig:
     return config
 
 
-def url_params(config: TrainConfig) -> dict[str, str]:
-    """The settings that differ from a fresh page's (the defaults, with the config's data set's own), as
-    text: read back by `read_url` they give the same config (the headless-only settings aside)."""
-    base = dataclasses.replace(TrainConfig(), dataset=config.dataset, **DATASETS[config.dataset][1])
-    wanted = {name: _encode(name, value) for name, value in base.changed(config).items() if name not in URL_SKIPPED}
-    if config.dataset != TrainConfig().dataset:
+def url_params(config: TrainConfig, scene: str | None = None) -> dict[str, str]:
+    """The link to this config: `preset=<scene>` and the settings that differ from the scene's, or without a
+    scene the settings that differ from a fresh page's (the defaults, with the config's data set's own); as
+    text, and only settings the config reads (no custom components left over on a ring). Read back by
+    `read_url` they give the same config in every setting it reads (the headless-only settings aside)."""
+    if scene is not None:
+        base = PRESETS[scene].config
+    else:
+        base = dataclasses.replace(TrainConfig(), dataset=config.dataset, **DATASETS[config.dataset][1])
+    wanted = {
+        name: _encode(name, value)
+        for name, value in base.changed(config).items()
+        if name not in URL_SKIPPED and used(name, config)
+    }
+    if config.dataset != base.dataset or (scene is None and config.dataset != TrainConfig().dataset):
         wanted["dataset"] = config.dataset
-    return {name: wanted[name] for name in FIELDS if name in wanted}
+    return ({"preset": scene} if scene is not None else {}) | {name: wanted[name] for name in FIELDS if name in wanted}
 
 
-def config_to_url(config: TrainConfig) -> None:
-    """Mirror the settings that differ from the defaults into the URL, so the page can be bookmarked."""
-    wanted = url_params(config)
+def present() -> bool:
+    """Presentation mode: on from the View section's toggle, or from a link's present=1."""
+    return bool(st.session_state.get("present", False))
+
+
+def config_to_url(config: TrainConfig, scene: str | None = None) -> None:
+    """Mirror the scene and the settings that differ from it (and presentation mode) into the URL, so the page
+    can be bookmarked and shared as it is now."""
+    wanted = url_params(config, scene) | ({"present": "1"} if present() else {})
     if dict(st.query_params) != wanted:
         st.query_params.from_dict(wanted)
+
+
+def url_scene(params, config: TrainConfig) -> str | None:
+    """The scene a link starts from: the preset it names, else the scene whose settings it gives exactly (a bare
+    link is ring8's), else None."""
+    named = str(params.get("preset", ""))
+    if named in PRESETS:
+        return named
+    return next((name for name in SCENES if not modified(name, config)), None)

@@ -31,10 +31,12 @@ def live_view(runner: Runner, slots: TrainingSlots) -> None:
 
         @st.fragment(run_every=1.0)
         def waiting():
+            """Ask for a slot again each second: one freed since starts the run. The page (and the board's
+            "queued, number N" badge) is drawn again only when the place in line changes."""
             position = slots.request(runner)
-            if position == 0:
-                st.session_state["queued"] = False
-                st.rerun()
+            if position != st.session_state.get("queued"):
+                st.session_state["queued"] = position
+                st.rerun(scope="app")
             st.info(
                 f"Every training slot of this server is busy: you are number {position} in line. "
                 "Training starts by itself when a slot frees up."
@@ -47,6 +49,9 @@ def live_view(runner: Runner, slots: TrainingSlots) -> None:
         data=dict(
             url=frames.frame_url(token),
             refresh=st.session_state.get("refresh", 0.1),
+            queued=st.session_state.get("queued", 0),  # the place in line: the badge says "queued, number N"
+            scene=controls.scene_view(controls.scene(), runner.config),  # what to watch, under the square views
+            present=controls.present(),
             frame=payload(runner.snapshot(), include_static=False),
         ),
         on_add_mode_change=lambda: None,

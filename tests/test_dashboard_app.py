@@ -18,8 +18,8 @@ def test_the_app_runs_with_the_default_config(app):
     app.run()
     assert not app.exception
     assert runner_of(app).config == TrainConfig()
-    assert [b.label for b in app.button][:2] == ["Start", "Reset"]
-    assert "nonsaturating" in app.markdown[0].value and len(app.latex) == 2
+    assert (app.button(key="run_button").label, app.button(key="reset_button").label) == ("Start", "Reset")
+    assert any("The game now: nonsaturating" in m.value for m in app.markdown) and len(app.latex) == 2
 
 
 @pytest.mark.parametrize(
@@ -78,9 +78,10 @@ def test_presets_load_their_config_and_text(app):
     app.run()
     app.selectbox(key="preset").set_value("mode-collapse").run()
     assert runner_of(app).config == PRESETS["mode-collapse"].config
-    assert any(c.value == PRESETS["mode-collapse"].watch for c in app.sidebar.caption)
-    app.slider(key="w_k").set_value(2).run()  # a manual change leaves the preset
-    assert app.selectbox(key="preset").value == "(your own settings)"
+    assert any(m.value.endswith(": mode-collapse**") for m in app.main.markdown)  # the scene bar
+    app.slider(key="w_k").set_value(2).run()  # a manual change modifies the scene
+    assert app.selectbox(key="preset").value == "mode-collapse"
+    assert any(m.value.endswith(": mode-collapse, modified (k)**") for m in app.main.markdown)
 
 
 def test_the_custom_table_rejects_bad_rows(app):

@@ -313,8 +313,10 @@ def test_every_remedy_survives_live_toggling_on_a_running_runner(no_thread_leak)
                 new_d = [f for f, effect in changed.items() if effect == "discriminator"]  # packing, the layer, SN
                 assert new_d == discriminator_fields(values)
                 if new_d:
-                    assert f"new discriminator ({new_d[0]} " in snap.message and snap.rebuilds == 0, snap.message
-        assert "new discriminator (spectral_norm True -> False)" in runner.snapshot().message
+                    assert f"new discriminator ({new_d[0].replace('_', ' ')} " in snap.message and snap.rebuilds == 0, (
+                        snap.message
+                    )
+        assert "new discriminator (spectral norm off)" in runner.snapshot().message
 
 
 def test_a_new_discriminator_keeps_g_and_says_so(no_thread_leak):
@@ -325,7 +327,7 @@ def test_a_new_discriminator_keeps_g_and_says_so(no_thread_leak):
         snap = runner.snapshot()
         # G's samples of the same fixed z are the same: G kept its weights
         assert snap.iteration == 10 and np.array_equal(snap.samples, before.samples) and snap.config.pack == 2
-        assert "new discriminator (pack 1 -> 2)" in snap.message and "G keeps its weights" in snap.message
+        assert "new discriminator (pack 1 to 2)" in snap.message and "G keeps its weights" in snap.message
         assert runner.advance(2, wait=True).iteration == 12
     gan = GAN(SMALL)
     g_before = state(gan.G)

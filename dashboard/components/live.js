@@ -8,6 +8,8 @@ const REAL = [27, 158, 119];   // D(x) -> 1: "real"
 const SAMPLE = "#e8590c";
 const MANIFOLD = "rgba(25, 70, 160, 0.55)";
 const DPR = Math.min(window.devicePixelRatio || 1, 2);
+const BOARD_TEXT = 11, PRESENT_TEXT = 16;  // the views' text in CSS px: on a laptop, and projected (present)
+let TEXT = BOARD_TEXT;
 
 function decode(b64, Type) {
   const bin = atob(b64);
@@ -124,14 +126,25 @@ function dots(ctx, P, xy, colour, size) {
   for (let i = 0; i < xy.length; i += 2) ctx.fillRect(P.px(xy[i]) - h, P.py(xy[i + 1]) - h, size, size);
 }
 
+function tickLabel(v) { return String(+v.toPrecision(6)); }  // -5, 2.5, 0.25: no trailing ".0" on a whole number
+
 function axesFrame(ctx, P, bounds) {
   ctx.strokeStyle = "rgba(0,0,0,0.25)";
   ctx.lineWidth = 1;
   ctx.strokeRect(0.5, 0.5, P.W - 1, P.H - 1);
   ctx.fillStyle = "rgba(0,0,0,0.55)";
-  ctx.font = `${11 * DPR}px sans-serif`;
-  for (const t of niceTicks(bounds[0], bounds[1], 4)) ctx.fillText(fmt(t), P.px(t) + 2, P.H - 4);
-  for (const t of niceTicks(bounds[2], bounds[3], 4)) ctx.fillText(fmt(t), 3, P.py(t) - 2);
+  ctx.font = `${TEXT * DPR}px sans-serif`;
+  const corner = 3 * TEXT * DPR;  // the x ticks along the bottom and the y ticks up the left side meet here
+  for (const t of niceTicks(bounds[0], bounds[1], 4)) if (P.px(t) > corner) ctx.fillText(tickLabel(t), P.px(t) + 2, P.H - 4);
+  for (const t of niceTicks(bounds[2], bounds[3], 4)) if (P.py(t) < P.H - corner) ctx.fillText(tickLabel(t), 3, P.py(t) - 2);
+}
+
+function modeNumbers(ctx, P, modes) {  // 1..K beside each mode, as the mode heatmap numbers its rows
+  const K = modes.length / 2;
+  if (K > 30) return;  // a 7 x 7 grid's numbers would hide its modes
+  ctx.font = `${TEXT * DPR}px sans-serif`;
+  ctx.fillStyle = "rgba(60,40,120,0.8)";
+  for (let k = 0; k < K; k++) ctx.fillText(String(k + 1), P.px(modes[2 * k]) + 5 * DPR, P.py(modes[2 * k + 1]) - 5 * DPR);
 }
 
 function contour(ctx, P, values, n, level, bounds) {  // marching squares on the cell centres
@@ -232,17 +245,18 @@ function manifold(ctx, P, mesh, rows, cols) {
 
 // ---- charts over iterations -------------------------------------------------------------------------
 function chart(ctx, box, xs, series, opts) {
-  const [X, Y, W, H] = box, pad = { l: 40 * DPR, r: 8 * DPR, t: 16 * DPR, b: 16 * DPR };
+  const u = (TEXT / BOARD_TEXT) * DPR;  // spacing grows with the text
+  const [X, Y, W, H] = box, pad = { l: 40 * u, r: 8 * DPR, t: 16 * u, b: 16 * u };
   const x0 = X + pad.l, x1 = X + W - pad.r, y0 = Y + pad.t, y1 = Y + H - pad.b;
   const n = xs.length;
-  ctx.font = `${11 * DPR}px sans-serif`;
+  ctx.font = `${TEXT * DPR}px sans-serif`;
   ctx.fillStyle = "#333";
-  ctx.fillText(opts.title, x0, Y + 11 * DPR);
-  let legendX = x0 + ctx.measureText(opts.title).width + 12 * DPR;
+  ctx.fillText(opts.title, x0, Y + 11 * u);
+  let legendX = x0 + ctx.measureText(opts.title).width + 12 * u;
   for (const s of series) {
-    ctx.fillStyle = s.colour; ctx.fillRect(legendX, Y + 4 * DPR, 10 * DPR, 3 * DPR);
-    ctx.fillStyle = "#555"; ctx.fillText(s.label, legendX + 13 * DPR, Y + 11 * DPR);
-    legendX += ctx.measureText(s.label).width + 26 * DPR;
+    ctx.fillStyle = s.colour; ctx.fillRect(legendX, Y + 4 * u, 10 * u, 3 * u);
+    ctx.fillStyle = "#555"; ctx.fillText(s.label, legendX + 13 * u, Y + 11 * u);
+    legendX += ctx.measureText(s.label).width + 26 * u;
   }
   ctx.strokeStyle = "rgba(0,0,0,0.2)"; ctx.lineWidth = 1;
   ctx.strokeRect(x0 + 0.5, y0 + 0.5, x1 - x0, y1 - y0);
@@ -260,8 +274,10 @@ function chart(ctx, box, xs, series, opts) {
     if (hi - lo < 1e-9) { hi += 0.5; lo -= 0.5; }
     const m = 0.06 * (hi - lo); lo -= m; hi += m;
   }
-  const xa = opts.logx ? Math.log10(Math.max(1, xs[0])) : xs[0];
-  const xb = opts.logx ? Math.log10(Math.max(1, xs[n - 1])) : xs[n - 1];
+  // every chart's iteration axis runs from 0 (1 on a log axis) to the frame's iteration, so charts line up
+  const xfirst = opts.logx ? 1 : 0, xlast = Math.max(opts.xmax ?? xs[n - 1], xs[n - 1], xfirst + 1);
+  const xa = 0;  // log10(1) on a log axis
+  const xb = opts.logx ? Math.log10(xlast) : xlast;
   const sx = (x) => x0 + (((opts.logx ? Math.log10(Math.max(1, x)) : x) - xa) / Math.max(xb - xa, 1e-9)) * (x1 - x0);
   const sy = (y) => y1 - ((y - lo) / (hi - lo)) * (y1 - y0);
   ctx.fillStyle = "rgba(0,0,0,0.55)";
@@ -269,12 +285,13 @@ function chart(ctx, box, xs, series, opts) {
     ? niceTicks(lo, hi, 3).map(Math.round).filter((t, i, all) => t >= lo && t <= hi && all.indexOf(t) === i)
     : niceTicks(lo, hi, 3);
   for (const t of ticks) {
-    ctx.fillText(opts.logy ? fmtSig(Math.pow(10, t)) : fmt(t), X + 2, sy(t) + 4 * DPR);
+    ctx.fillText(opts.logy ? fmtSig(Math.pow(10, t)) : fmt(t), X + 2, sy(t) + 4 * u);
     ctx.strokeStyle = "rgba(0,0,0,0.06)"; ctx.beginPath(); ctx.moveTo(x0, sy(t)); ctx.lineTo(x1, sy(t)); ctx.stroke();
   }
-  ctx.fillText(fmt(xs[0]), x0, y1 + 12 * DPR);
-  const last = fmt(xs[n - 1]);
-  ctx.fillText(last, x1 - ctx.measureText(last).width, y1 + 12 * DPR);
+  const whole = (v) => (v < 1000 ? String(Math.round(v)) : fmt(v));  // iterations: 0, 1, 250, 1.2k, never "1.0"
+  ctx.fillText(whole(xfirst), x0, y1 + 12 * u);
+  const last = whole(xlast);
+  ctx.fillText(last, x1 - ctx.measureText(last).width, y1 + 12 * u);
   const hline = opts.hline !== undefined && opts.hline !== null && opts.hline > lo && opts.hline < hi;
   if (hline) {
     ctx.setLineDash([4 * DPR, 4 * DPR]); ctx.strokeStyle = "rgba(0,0,0,0.5)";
@@ -296,9 +313,11 @@ function chart(ctx, box, xs, series, opts) {
   if (hline) {  // the line's label on a white card over the curves
     const label = opts.hlineLabel || "", lw = ctx.measureText(label).width;
     ctx.fillStyle = "rgba(255,255,255,0.85)";
-    ctx.fillRect(x1 - lw - 6 * DPR, sy(opts.hline) - 13 * DPR, lw + 4 * DPR, 12 * DPR);
+    // above the line, or under it when the line runs along the top of the plot (log 2 at JSD's ceiling)
+    const below = sy(opts.hline) - 13 * u < y0, base = below ? sy(opts.hline) + 13 * u : sy(opts.hline) - 3 * u;
+    ctx.fillRect(x1 - lw - 6 * DPR, base - 10 * u, lw + 4 * DPR, 12 * u);
     ctx.fillStyle = "rgba(0,0,0,0.7)";
-    ctx.fillText(label, x1 - lw - 4 * DPR, sy(opts.hline) - 3 * DPR);
+    ctx.fillText(label, x1 - lw - 4 * DPR, base);
   }
 }
 
@@ -319,7 +338,7 @@ const HTML = `
   <div class="mm-state"><span class="mm-badge" data-stat="state">idle</span><span class="mm-message" data-stat="message"></span></div>
 </div>
 <div class="mm-grid">
-  <figure class="mm-panel">
+  <figure class="mm-panel mm-area-data">
     <figcaption><b>p<sub>g</sub> vs p<sub>data</sub></b>
       <label><input type="checkbox" data-opt="density"> density of p<sub>g</sub></label>
       <label><input type="checkbox" data-opt="manifold"> manifold</label></figcaption>
@@ -327,7 +346,7 @@ const HTML = `
     <div class="mm-legend"><span><i class="mm-sw mm-sw-data"></i> p<sub>data</sub></span>
       <span><i class="mm-dot mm-dot-real"></i> real samples</span><span><i class="mm-dot mm-dot-fake"></i> G(z), z fixed</span></div>
   </figure>
-  <figure class="mm-panel">
+  <figure class="mm-panel mm-area-surface">
     <figcaption><b>Discriminator</b> <span data-stat="surface-title">D(x)</span>
       <label><input type="checkbox" data-opt="arrows" checked> G's gradient</label>
       <label title="Arrow length proportional to the gradient, on one scale kept from the moment you tick this (a new scale after a restart)"><input type="checkbox" data-opt="fixedArrows"> fixed scale</label></figcaption>
@@ -336,17 +355,18 @@ const HTML = `
       <span data-stat="boundary-note" title="The black line and the white of the colours: where D cannot tell data from samples, its optimum where p_g = p_data">— D = 1/2</span>
       <span class="mm-arrow-note" data-stat="arrow-note"></span></div>
   </figure>
-  <div class="mm-column">
-    <figure class="mm-panel">
-      <figcaption><b>Convergence</b> <label><input type="checkbox" data-opt="logx"> log iterations</label></figcaption>
-      <canvas data-view="convergence"></canvas>
-    </figure>
-    <figure class="mm-panel">
-      <figcaption><b>Mode collapse</b> <span class="mm-note">share of samples per mode over time</span></figcaption>
-      <canvas data-view="modes"></canvas>
-      <table class="mm-remedies" data-stat="remedies" title="Remedies for mode collapse: set them in the sidebar's Remedies section"></table>
-    </figure>
-  </div>
+  <figure class="mm-panel mm-area-convergence">
+    <figcaption><b>Convergence</b> <label><input type="checkbox" data-opt="logx"> log iterations</label></figcaption>
+    <canvas data-view="convergence"></canvas>
+  </figure>
+  <figure class="mm-panel mm-area-modes">
+    <figcaption><b>Mode collapse</b> <span class="mm-note">share of samples per mode over time</span></figcaption>
+    <canvas data-view="modes"></canvas>
+    <table class="mm-remedies" data-stat="remedies" title="Remedies for mode collapse: set them in the sidebar's Remedies section"></table>
+  </figure>
+  <section class="mm-panel mm-area-watch" data-stat="scene" hidden>
+    <p class="mm-scene-heading" data-stat="scene-heading"></p><p class="mm-scene-watch" data-stat="scene-watch"></p>
+  </section>
 </div>`;
 
 function setup(parent, setTriggerValue) {
@@ -418,6 +438,7 @@ function drawData(state, d, a) {
   }
   if (state.opts.manifold) manifold(ctx, P, a.manifold, d.mesh[0], d.mesh[1]);
   axesFrame(ctx, P, d.bounds);
+  modeNumbers(ctx, P, state.modes);
 }
 
 function drawSurface(state, d, a) {
@@ -472,14 +493,14 @@ function drawConvergence(state, d, a) {
   chart(ctx, [0, 0, W, row], h.iteration, [
     { ys: h.d_real, colour: `rgb(${REAL})`, label: "data" }, { ys: h.d_fake, colour: `rgb(${FAKE})`, label: "samples" }],
     { title: d.probability ? "mean D(x)" : "mean D score", lo: d.probability ? 0 : undefined, hi: d.probability ? 1 : undefined,
-      hline: d.boundary, hlineLabel: `Nash: ${d.boundary_label}`, logx });
+      hline: d.boundary, hlineLabel: `Nash: ${d.boundary_label}`, logx, xmax: d.iteration });
   chart(ctx, [0, row, W, row], h.iteration, [
     { ys: h.loss_d, colour: "#1f4e79", label: "D loss" }, { ys: h.loss_g, colour: SAMPLE, label: "G loss" }],
-    { title: "losses", logx });
+    { title: "losses", logx, xmax: d.iteration });
   chart(ctx, [0, 2 * row, W, row], h.iteration, [{ ys: h.grad_norm_g, colour: SAMPLE, label: "|∇G|" }],
-    { title: "G's gradient over its weights (log scale)", logx, logy: true });
+    { title: "G's gradient over its weights (log scale)", logx, logy: true, xmax: d.iteration });
   chart(ctx, [0, 3 * row, W, row], e.iteration, [{ ys: e.jsd, colour: "#444", label: "JSD" }],
-    { title: "JSD(p_data, p_g)", lo: 0, hi: Math.log(2) * 1.02, logx, hline: Math.log(2), hlineLabel: "log 2" });
+    { title: "JSD(p_data, p_g)", lo: 0, hi: Math.log(2) * 1.02, logx, hline: Math.log(2), hlineLabel: "log 2", xmax: d.iteration });
 }
 
 function drawModes(state, d, a) {
@@ -487,9 +508,10 @@ function drawModes(state, d, a) {
   const ctx = fit(canvas, 0.62);
   const W = ctx.canvas.width, H = ctx.canvas.height;
   ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, W, H);
-  const K = d.metrics.modes_total, T = d.share_columns, left = 40 * DPR, right = 8 * DPR;
+  const u = (TEXT / BOARD_TEXT) * DPR;
+  const K = d.metrics.modes_total, T = d.share_columns, left = 40 * u, right = 8 * DPR;
   const top = 6 * DPR, heat = H * 0.55;
-  ctx.font = `${11 * DPR}px sans-serif`;
+  ctx.font = `${TEXT * DPR}px sans-serif`;
   if (T > 0) {
     const img = document.createElement("canvas");
     img.width = T; img.height = K;
@@ -506,12 +528,12 @@ function drawModes(state, d, a) {
   }
   ctx.strokeStyle = "rgba(0,0,0,0.2)"; ctx.strokeRect(left + 0.5, top + 0.5, W - left - right, heat);
   ctx.fillStyle = "rgba(0,0,0,0.6)";
-  const every = Math.max(1, Math.ceil(K / Math.max(1, heat / (12 * DPR))));
-  for (let k = 0; k < K; k += every) ctx.fillText(`${k}`, 6 * DPR, top + ((k + 0.7) / K) * heat);
+  const every = Math.max(1, Math.ceil(K / Math.max(1, heat / (12 * u))));  // mode k as numbered on the plane
+  for (let k = 0; k < K; k += every) ctx.fillText(`${k + 1}`, 6 * DPR, top + ((k + 0.5) / K) * heat + 4 * u);
   const e = a.evals;
   chart(ctx, [0, top + heat + 4 * DPR, W, H - heat - top - 4 * DPR], e.iteration, [
     { ys: e.modes_captured.map((v) => v / K), colour: "#2166ac", label: "modes captured / K" },
-    { ys: e.high_quality, colour: "#b2182b", label: "high-quality share" }], { title: "", lo: 0, hi: 1.02, logx: state.opts.logx });
+    { ys: e.high_quality, colour: "#b2182b", label: "high-quality share" }], { title: "", lo: 0, hi: 1.02, logx: state.opts.logx, xmax: d.iteration });
 }
 
 function arraysOf(d) {
@@ -531,6 +553,7 @@ function draw(state, d) {
     if (!d.p_data) return false;  // not in this frame: the next fetch says which one we hold
     state.pdataImage = gridImage(decode(d.p_data, Uint8Array), d.grid, DENSITY, false);
     state.real = decode(d.real, Float32Array);
+    state.modes = decode(d.modes, Float32Array);
     state.staticKey = d.static_key;
   }
   if (state.last !== d || !state.arrays) state.arrays = arraysOf(d);
@@ -547,6 +570,21 @@ function draw(state, d) {
   const cost = (window.__minimaxDraw ||= { frames: 0, ms: 0 });  // read by benchmarks/dashboard_live.py
   cost.frames += 1; cost.ms += performance.now() - started;
   return true;
+}
+
+// ---- the scene and presentation mode ----------------------------------------------------------------------
+function showScene(state, scene) {  // what to watch, under the square views: plain text (textContent), never HTML
+  const q = (name) => state.root.querySelector(`[data-stat="${name}"]`);
+  q("scene").hidden = !scene;
+  q("scene-heading").textContent = scene ? scene.heading : "";
+  q("scene-watch").textContent = scene ? scene.watch : "";
+}
+
+function present(state, on) {  // projector sizes: the views' text at 16 px, and the page's (live.css, .mm-presenting)
+  TEXT = on ? PRESENT_TEXT : BOARD_TEXT;
+  state.root.classList.toggle("mm-present", on);
+  document.body.classList.toggle("mm-presenting", on);
+  if (state.last) draw(state, state.last);
 }
 
 // ---- the frame route's health ---------------------------------------------------------------------------
@@ -596,6 +634,12 @@ function showStatus(state) {  // the badge and the message: the frame's, or what
     return;
   }
   if (!d) return;
+  if (state.queued && d.state !== "running") {  // waiting for a training slot: its place, not "idle"
+    badge.textContent = `queued, number ${state.queued}`;
+    badge.className = "mm-badge mm-queued";
+    message.textContent = "";  // the page's one notice above says why and what happens next
+    return;
+  }
   badge.textContent = d.state;
   badge.className = `mm-badge mm-${d.state}`;
   const back = state.recovered && performance.now() < state.recovered.until ? ` (${state.recovered.note})` : "";
@@ -659,6 +703,9 @@ export default function (component) {
   if (!data) return undefined;
   state.url = data.url;
   state.refresh = data.refresh;
+  state.queued = data.queued || 0;
+  present(state, Boolean(data.present));
+  showScene(state, data.scene);
   state.pageState = data.frame.state;  // the state the page's controls were drawn for
   state.lastState = data.frame.state;
   draw(state, data.frame);

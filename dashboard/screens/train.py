@@ -14,10 +14,15 @@ from ..session import session_training, training_slots
 
 def train_page() -> None:
     owner = session_training()
-    if "initial_config" not in st.session_state:  # a shared link describes the run to start from
-        st.session_state["initial_config"] = owner.initial = controls.config_from_url(dict(st.query_params))
+    if "initial_config" not in st.session_state:  # a shared link describes the run (and the scene) to start from
+        params = dict(st.query_params)
+        st.session_state["initial_config"] = owner.initial = controls.config_from_url(params)
+        st.session_state["preset"] = controls.url_scene(params, owner.initial) or controls.NO_PRESET
+        st.session_state["present"] = str(params.get("present", "")).lower() in ("1", "true", "on")
     runner, slots = owner.board(), training_slots()
     controls.sidebar(runner, slots)
+    controls.show_notices()  # at the top of the page, where the eye is (not at the foot of the sidebar)
+    controls.scene_bar(runner)
     live_view(runner, slots)
     config = runner.config
     st.markdown(f"**The game now: {config.loss}**, k = {config.k} — {LOSSES[config.loss].note}")
@@ -29,4 +34,4 @@ def train_page() -> None:
     with right:
         st.caption("Generator")
         st.latex(g_latex)
-    controls.config_to_url(runner.config)
+    controls.config_to_url(runner.config, controls.scene())

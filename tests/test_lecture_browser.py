@@ -1,0 +1,174 @@
+"""Lecture mode in a real headless Chromium (issue 16): the header readable with the sidebar collapsed, scenes
+from a link, from the buttons and from a presenter's keys, presentation mode on a projector-sized window, and a
+queued tab's one message and badge. Screenshots go to test-artifacts/."""
+
+import re
+
+import pytest
+
+from core.presets import PRESETS, SCENES
+from tests.browser import ROOT, chromium, dashboard_server, needs_chromium
+
+ARTIFACTS = ROOT / "test-artifacts"
+pytestmark = [needs_chromium, pytest.mark.slow]
+
+COVERED = """() => [...document.querySelectorAll('.mm-label, .st-key-scene_bar strong')].filter(label => {
+  const r = label.getBoundingClientRect(), hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+  return !(hit && (hit === label || label.contains(hit)));
+}).map(label => label.textContent)"""
+
+
+@pytest.fixture(scope="module")
+def server():
+    ARTIFACTS.mkdir(exist_ok=True)
+    with dashboard_server(log_path=ARTIFACTS / "server-lecture.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+def board(browser, url, width=1920, height=1080, scale=1.0):
+    context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=scale)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    page.wait_for_selector("#minimax-iteration", timeout=90_000)
+    page.wait_for_function("document.querySelector('[data-stat=\"state\"]').textContent !== ''", timeout=60_000)
+    return context, page, errors
+
+
+def collapse_sidebar(page):
+    page.locator('[data-testid="stSidebar"]').hover()
+    page.locator('[data-testid="stSidebarCollapseButton"] button').first.click(force=True)
+    page.wait_for_function(  # slid out of the window
+        "document.querySelector('[data-testid=\"stSidebar\"]').getBoundingClientRect().right <= 1", timeout=10_000
+    )
+
+
+def wait_scene_in_url(page, name: str) -> None:
+    """The page writes its URL with history.replaceState (no navigation to wait for): poll location.search."""
+    page.wait_for_function(f"new URLSearchParams(location.search).get('preset') === '{name}'", timeout=30_000)
+
+
+def heading(page) -> str:
+    return page.inner_text(".st-key-scene_bar strong")
+
+
+def iteration(page) -> int:
+    return int(page.inner_text("#minimax-iteration"))
+
+
+@pytest.mark.parametrize("width, height, scale", [(1920, 1080, 1.0), (1024, 768, 1.0), (1280, 720, 1.5)])
+def test_the_header_s_labels_show_with_the_sidebar_collapsed(server, browser, width, height, scale):
+    """1280x720 at device scale 1.5 is a 1920x1080 screen at 150 % zoom."""
+    context, page, errors = board(browser, server, width, height, scale)
+    try:
+        collapse_sidebar(page)
+        assert page.evaluate(COVERED) == []
+        assert page.locator(".mm-label").count() == 11
+        page.screenshot(path=ARTIFACTS / f"lecture-collapsed-{width}x{height}@{scale:g}.png")
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_a_scene_link_selects_the_scene_and_shows_what_to_watch(server, browser):
+    context, page, errors = board(browser, f"{server}/?preset=wgan-gp")
+    try:
+        assert heading(page) == f"Scene {SCENES.index('wgan-gp') + 1} of {len(SCENES)}: wgan-gp"
+        selected = page.evaluate(
+            "() => { const box = document.querySelector('.st-key-preset'); const input = box.querySelector('input'); "
+            "return box.textContent + ' ' + (input ? input.value : ''); }"
+        )
+        assert "wgan-gp" in selected
+        assert page.inner_text('[data-stat="scene-watch"]') == PRESETS["wgan-gp"].watch
+        assert page.locator('[data-stat="scene"]').is_visible()
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_next_scene_mid_run_restarts_it_and_the_url_says_so_at_once(server, browser):
+    context, page, errors = board(browser, server)
+    try:
+        assert "preset=ring8" in page.url  # a bare link is scene 1, and its URL says so without a click
+        page.get_by_role("button", name="Start", exact=True).click()
+        page.wait_for_function("Number(document.getElementById('minimax-iteration').textContent) > 30", timeout=90_000)
+        page.get_by_role("button", name=re.compile("Next")).click()
+        wait_scene_in_url(page, SCENES[1])
+        page.wait_for_function(
+            f"document.querySelector('.st-key-scene_bar strong').textContent.includes('{SCENES[1]}')", timeout=30_000
+        )
+        # the scene starts from iteration 0: the board's count falls back below where the last scene was
+        page.wait_for_function("Number(document.getElementById('minimax-iteration').textContent) < 30", timeout=30_000)
+        assert page.inner_text('[data-stat="scene-watch"]') == PRESETS[SCENES[1]].watch
+        page.keyboard.press("PageDown")  # a presenter's clicker
+        wait_scene_in_url(page, SCENES[2])
+        page.keyboard.press("PageUp")
+        wait_scene_in_url(page, SCENES[1])
+        page.get_by_role("button", name="Pause", exact=True).click()
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_presentation_mode_fits_a_projector(server, browser):
+    context, page, errors = board(browser, f"{server}/?present=1")
+    try:
+        collapse_sidebar(page)
+        page.wait_for_selector(".mm-root.mm-present")
+        sizes = page.evaluate("""() => {
+          const all = (selector) => [...document.querySelectorAll(selector)];
+          return {
+            labels: Math.min(...all('.mm-label').map(e => parseFloat(getComputedStyle(e).fontSize))),
+            views: all('.mm-panel canvas').map(e => e.getBoundingClientRect().bottom),
+            objective: Math.max(...all('.katex-display').map(e => e.getBoundingClientRect().bottom)),
+            tops: all('.mm-panel canvas').map(e => e.getBoundingClientRect().top),
+          }; }""")
+        assert sizes["labels"] >= 16
+        assert len(sizes["views"]) == 4 and max(sizes["views"]) <= 1080  # all four views without scrolling
+        assert sizes["objective"] <= 1080  # and the active objective
+        assert max(sizes["tops"]) - min(sizes["tops"]) < 60  # in one row (captions may wrap)
+        assert page.evaluate(COVERED) == []
+        assert "present=1" in page.url
+        page.screenshot(path=ARTIFACTS / "lecture-present-1920x1080.png")
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_a_queued_tab_says_its_place_once(browser):
+    with dashboard_server(env={"MINIMAX_MAX_TRAINING": "1"}) as url:
+        first, page_a, _ = board(browser, url)
+        second, page_b, errors = board(browser, url)
+        try:
+            page_a.get_by_role("button", name="Start", exact=True).click()
+            page_a.wait_for_function("document.querySelector('[data-stat=\"state\"]').textContent === 'running'")
+            page_b.get_by_role("button", name="Start", exact=True).click()
+            page_b.wait_for_function(
+                "document.querySelector('[data-stat=\"state\"]').textContent === 'queued, number 1'", timeout=30_000
+            )
+            page_b.wait_for_timeout(2500)  # the line is asked again every second: still one message
+            page_b.screenshot(path=ARTIFACTS / "lecture-queued.png")
+            shown = page_b.evaluate(
+                "() => [...document.querySelectorAll('[data-testid=\"stAlert\"]')].map(e => e.innerText)"
+            )
+            assert len([text for text in shown if "in line" in text]) == 1, shown
+            page_a.get_by_role("button", name="Pause", exact=True).click()  # the slot frees: B starts by itself
+            page_b.wait_for_function(
+                "document.querySelector('[data-stat=\"state\"]').textContent === 'running'", timeout=60_000
+            )
+            page_b.wait_for_function(  # and its message goes with the next run of the page
+                "![...document.querySelectorAll('[data-testid=\"stAlert\"]')]"
+                ".some(e => e.innerText.includes('in line'))",
+                timeout=30_000,
+            )
+            assert errors == []
+        finally:
+            second.close()
+            first.close()
