@@ -4,7 +4,9 @@ Each field carries its help text, its range or choices and its effect on a runni
   "live"          applied between two iterations, nothing is lost;
   "discriminator" D gets a new shape (packing, a minibatch layer, spectral norm): a fresh D is built, G
                   keeps its weights and the run goes on, and says so;
-  "rebuild"       new data set or new networks: the run restarts from iteration 0 and says so.
+  "data"          a new p_data (another data set, a mode added): G and D keep their weights and the run goes on
+                  against the new data, and says so (the evaluation history starts again: the modes changed);
+  "rebuild"       new networks: the run restarts from iteration 0 and says so.
 The CLI's flags and the dashboard's widgets are built from this metadata.
 
 What one config may cost is bounded here, so that no link and no CLI call can take the machine (`validate`,
@@ -74,7 +76,7 @@ class TrainConfig:
         "Target distribution p_data: a ring or a grid of Gaussians, your own components, "
         "or the paper's 1-D line of three Gaussians.",
         choices=tuple(DATASETS),
-        effect="rebuild",
+        effect="data",
         data=True,
     )
     modes: int = setting(
@@ -82,24 +84,22 @@ class TrainConfig:
         "Number of Gaussians in p_data (ring: 2-32; grid: m*m for m 2-7).",
         low=2,
         high=49,
-        effect="rebuild",
+        effect="data",
         data=True,
     )
-    radius: float = setting(
-        2.0, "Radius of the ring the modes sit on.", low=0.1, high=20.0, effect="rebuild", data=True
-    )
+    radius: float = setting(2.0, "Radius of the ring the modes sit on.", low=0.1, high=20.0, effect="data", data=True)
     spacing: float = setting(
-        2.0, "Distance between neighbouring grid modes.", low=0.1, high=10.0, effect="rebuild", data=True
+        2.0, "Distance between neighbouring grid modes.", low=0.1, high=10.0, effect="data", data=True
     )
     std: float = setting(
         0.02,
         "Standard deviation of every mode: smaller modes are harder to hit exactly.",
         low=1e-3,
         high=5.0,
-        effect="rebuild",
+        effect="data",
         data=True,
     )
-    components: tuple = setting((), "Custom mixture: rows (x, y, std, weight).", effect="rebuild", data=True)
+    components: tuple = setting((), "Custom mixture: rows (x, y, std, weight).", effect="data", data=True)
     # networks
     hidden: int = setting(
         128, "Units per hidden layer of G and D: capacity of both players.", low=4, high=512, effect="rebuild"
@@ -441,13 +441,19 @@ def _check_cost(config: TrainConfig) -> None:
 
 def effects(changes: dict) -> dict[str, str]:
     """How each changed setting takes effect on a run: "live" (from the next iteration), "discriminator" (a
-    fresh D, G and the run go on) or "rebuild" (new data set or networks: back to iteration 0)."""
+    fresh D, G and the run go on), "data" (a new p_data, G, D and the run go on) or "rebuild" (new networks:
+    back to iteration 0)."""
     return {name: FIELDS[name].metadata["effect"] for name in changes}
 
 
 def rebuild_fields(changes: dict) -> list[str]:
-    """The changed settings that need a new data set or new networks."""
+    """The changed settings that need new networks."""
     return [name for name in changes if FIELDS[name].metadata["effect"] == "rebuild"]
+
+
+def data_fields(changes: dict) -> list[str]:
+    """The changed settings that make a new p_data (G and D go on against it)."""
+    return [name for name in changes if FIELDS[name].metadata["effect"] == "data"]
 
 
 def discriminator_fields(changes: dict) -> list[str]:

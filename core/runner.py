@@ -19,7 +19,8 @@ from collections import deque
 
 import torch
 
-from .config import TrainConfig, discriminator_fields, effects, in_words, rebuild_fields, validate
+from .config import TrainConfig, data_fields, discriminator_fields, effects, in_words, rebuild_fields, validate
+from .data import mixture_for
 from .frame_builder import FrameBuilder
 from .history import BoundedHistory
 from .snapshot import Probe, Snapshot
@@ -258,24 +259,32 @@ class Runner:
         self._checkpoint = self._gan.state()
 
     def _apply(self, config: TrainConfig) -> None:
-        gan = self._gan
-        rebuild = rebuild_fields(gan.config.changed(config))
-        if rebuild:
-            old = gan.config
+        gan, old = self._gan, self._gan.config
+        changes = old.changed(config)
+
+        def said(fields: list[str]) -> str:
+            return ", ".join(in_words(f, getattr(old, f), getattr(config, f)) for f in fields)
+
+        rebuild, new_data, new_d = rebuild_fields(changes), data_fields(changes), discriminator_fields(changes)
+        if rebuild or (new_data and mixture_for(config).dim != gan.mixture.dim):  # a 1-D p_data needs 1-D players
             self._build(config)
             self._rebuilds += 1
-            what = ", ".join(in_words(f, getattr(old, f), getattr(config, f)) for f in rebuild)
-            self._set_message(f"rebuilt the networks ({what}): restarted at iteration 0")
+            self._set_message(f"rebuilt the networks ({said(rebuild + new_data)}): restarted at iteration 0")
+            return
+        notes = []
+        if new_d:
+            gan.replace_discriminator(config)
+            notes.append(f"new discriminator ({said(new_d)}): a fresh D, G keeps its weights")
         else:
-            new_d = discriminator_fields(gan.config.changed(config))
-            if new_d:
-                what = ", ".join(in_words(f, getattr(gan.config, f), getattr(config, f)) for f in new_d)
-                gan.replace_discriminator(config)
-                self._set_message(f"new discriminator ({what}): a fresh D, G keeps its weights, training goes on")
-            else:
-                gan.set_live(config)
-            self._probe = Probe(gan)  # the noise and grids depend on view settings; same seed, same draws
-            self._checkpoint = gan.state()
+            gan.set_live(config)
+        if new_data:
+            gan.replace_data(config)
+            self._frames.restart(gan)  # the evaluation history is the old p_data's (its modes): a new one
+            notes.append(f"new p_data ({said(new_data)}): G and D keep their weights and go on against it")
+        if notes:
+            self._set_message("; ".join(notes) + ", training goes on")
+        self._probe = Probe(gan)  # the noise and grids depend on view settings; same seed, same draws
+        self._checkpoint = gan.state()
 
     def _set_message(self, message: str) -> None:
         with self._cond:

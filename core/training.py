@@ -116,6 +116,12 @@ class GAN:
         self.opt_d = make_optimizer(config.optimizer, self.D.parameters(), config.lr_d, (config.beta1, config.beta2))
         self.average_d = HistoricalAverage()
 
+    def replace_data(self, config: TrainConfig) -> None:
+        """A new p_data of the same dimension (another data set, a mode added): G, D, their optimizers and the
+        counters stay, and the next minibatch of data comes from it. Call after set_live or
+        replace_discriminator has taken the config."""
+        self.mixture = mixture_for(config)
+
     def latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return LATENTS[self.config.latent](n, self.config.latent_dim, generator or self.rng)
 

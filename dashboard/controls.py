@@ -152,11 +152,17 @@ def apply(runner: Runner, **changes) -> None:
 
         if said("rebuild"):
             notify(f"New {said('rebuild')}: the networks were rebuilt and the run restarted from iteration 0.")
-        elif said("discriminator"):
-            notify(
-                f"{said('discriminator').capitalize()}: D has a new shape, so a fresh D was built; G keeps its "
-                "weights and training goes on."
-            )
+        else:
+            if said("discriminator"):
+                notify(
+                    f"{said('discriminator').capitalize()}: D has a new shape, so a fresh D was built; G keeps its "
+                    "weights and training goes on."
+                )
+            if said("data"):
+                notify(
+                    f"New p_data ({said('data')}): G and D keep their weights and go on against it. Reset starts "
+                    "over from iteration 0."
+                )
     st.session_state["resync"] = True
 
 
@@ -386,7 +392,7 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
 
         remedies_section(runner)
 
-        with st.expander("Data (rebuilds the run)", expanded=False):
+        with st.expander("Data (G and D carry on)", expanded=False):
             widget(runner, "radio", "dataset", "Target p_data", options=list(PLANE_DATASETS), horizontal=True)
             if config.dataset == "ring":
                 widget(runner, "slider", "modes", "Modes on the ring", **_span(RING_MODES))
@@ -496,17 +502,22 @@ def custom_editor(runner: Runner) -> None:
     """Any mixture: an editable table, validated by core before it replaces the data set. Clicking on the
     p_data view adds a mode too."""
     st.caption("Custom mixture: edit the rows, then use it (or click on the p_g vs p_data view to add a mode).")
-    rows = st.session_state.get("w_components_rows") or [
-        dict(x=float(m[0]), y=float(m[1]), std=0.1, weight=1.0) for m in runner.snapshot(touch=False).modes
+    config = runner.config
+    rows = st.session_state.get("w_components_rows") or [  # the data set on screen: its modes and their std
+        dict(x=round(float(m[0]), 6) + 0.0, y=round(float(m[1]), 6) + 0.0, std=config.std, weight=1.0)
+        for m in runner.snapshot(touch=False).modes
     ]
+    number = dict(width="small", format="%.4g")  # four narrow columns: all of them fit the sidebar
     table = st.data_editor(
         rows,
         num_rows="dynamic",
         key="components_table",
         width="stretch",
         column_config={
-            "std": st.column_config.NumberColumn(min_value=0.0),
-            "weight": st.column_config.NumberColumn(min_value=0.0),
+            "x": st.column_config.NumberColumn(**number),
+            "y": st.column_config.NumberColumn(**number),
+            "std": st.column_config.NumberColumn(min_value=0.0, **number),
+            "weight": st.column_config.NumberColumn(min_value=0.0, **number),
         },
     )
     if st.button(

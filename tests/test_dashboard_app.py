@@ -53,12 +53,14 @@ def test_each_control_changes_the_runner(app, kind, key, value, field, expected)
     assert getattr(runner_of(app).config, field) == expected
 
 
-def test_rebuilding_controls_say_so_and_bring_the_data_sets_defaults(app):
+def test_data_and_network_controls_say_what_they_keep_and_bring_the_data_sets_defaults(app):
     app.run()
     app.radio(key="w_dataset").set_value("grid").run()
     config = runner_of(app).config
     assert (config.dataset, config.modes, config.std) == ("grid", 25, 0.05)
-    assert "rebuilt" in messages(app)
+    assert "New p_data (dataset ring to grid, modes 8 to 25, std 0.02 to 0.05): G and D keep" in messages(app)
+    app.select_slider(key="w_hidden").set_value(64).run()
+    assert "New hidden 128 to 64: the networks were rebuilt" in messages(app)
     assert app.slider(key="w_grid_side").value == 5
     app.slider(key="w_grid_side").set_value(3).run()
     assert runner_of(app).config.modes == 9
@@ -171,3 +173,15 @@ def test_the_game_now_shows_the_objective_that_runs(app):
     assert r"\varepsilon = 0.2" in d and r"\lambda\,\lVert \theta_D - \bar\theta_D \rVert^2" in d
     assert r"(1 - W)\,\big(-\mathbb{E}_{z}\,[\log D(G(z))]\big)" in g and "W = 0.5" in g
     assert r"\lVert \mathbb{E}_{x}\, f(x) - \mathbb{E}_{z}\, f(G(z)) \rVert_2^2" in g and r"\lambda = 0.1" in g
+
+
+def test_the_custom_table_starts_from_the_data_set_on_screen(app):
+    """Editing one x of the ring keeps every mode as the ring has it (std 0.02, not a wider default)."""
+    app.run()
+    app.session_state["components_table"] = {"edited_rows": {0: {"x": 2.5}}, "added_rows": [], "deleted_rows": []}
+    app.button(key="use_custom").click().run()
+    config = runner_of(app).config
+    assert config.dataset == "custom" and len(config.components) == 8
+    assert config.components[0][:2] == (2.5, 0.0)
+    assert {c[2] for c in config.components} == {TrainConfig().std} and {c[3] for c in config.components} == {1.0}
+    assert config.components[2][:2] == (0.0, 2.0)  # cos(pi/2) * 2 = 1.2e-16 on the ring, 0 in the table

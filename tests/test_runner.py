@@ -86,7 +86,8 @@ def test_shape_changes_rebuild_without_killing_the_thread(runner):
     assert set(runner.update(hidden=16, dataset="grid")) == {"hidden", "dataset", "modes", "std"}
     assert runner.wait_until(lambda: runner.snapshot().rebuilds >= 1, 30)
     snap = runner.snapshot()
-    assert "rebuilt" in snap.message and snap.metrics.modes_total == 25
+    assert "rebuilt the networks (hidden 32 to 16, dataset ring to grid, modes 8 to 25" in snap.message
+    assert snap.metrics.modes_total == 25
     assert runner.wait_until(lambda: runner.snapshot().iteration >= 3, 30)
     assert runner.thread is thread and thread.is_alive() and runner.state == RUNNING
 
@@ -232,9 +233,9 @@ def test_a_stopped_runner_lets_go_of_its_torch_state(no_thread_leak, started):
 
 def test_an_update_says_how_each_change_and_what_it_brings_takes_effect(runner):
     """update() returns every changed setting with its effect, those a change brings along included: a data
-    set's own defaults (rebuild), label smoothing 0 with a loss that has no targets (core's rule, once)."""
+    set's own defaults (data), label smoothing 0 with a loss that has no targets (core's rule, once)."""
     assert runner.update(label_smoothing=0.2) == dict(label_smoothing="live")
     assert runner.update(loss="hinge") == dict(loss="live", label_smoothing="live")
     assert runner.config.label_smoothing == 0.0
     assert runner.update(pack=2) == dict(pack="discriminator")
-    assert runner.update(dataset="grid") == dict(dataset="rebuild", modes="rebuild", std="rebuild")
+    assert runner.update(dataset="grid") == dict(dataset="data", modes="data", std="data")
