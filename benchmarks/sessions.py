@@ -10,7 +10,11 @@ sessions (their TTL passed and one more session ended: Streamlit's session stora
 sessions only when it is written to). A stale token is one that still answers 200 after its tab closed.
 
 Before the fix (issue 14): 43 of 50 tokens still answered 240 s after the last close, and RSS grew
-608 -> 751 MB over 50 cycles (~2.9 MB per session) and stayed there.
+608 -> 751 MB over 50 cycles (~2.9 MB per session) and stayed there. After it (2026-11-30, 500 cycles):
+0 of 500 stale tokens; RSS 506 MB after the warm-up, 608 MB at 50 cycles, then between 584 and 768 MB at
+every 50th cycle up to 500 (no trend: 0.16 MB per cycle over 50-500, -0.17 over 300-500). The bound this
+benchmark holds the server to: every reading within RSS_BOUND_MB of the warm-up one, and no stale token;
+it exits 1 otherwise.
 
     python -m benchmarks.sessions [--cycles 500] [--every 50] [--start-every 5] [--ttl 120]
 
@@ -29,6 +33,7 @@ from pathlib import Path
 from tests.browser import chromium, dashboard_server
 
 TOKEN_MARK = "/minimax/frame/"
+RSS_BOUND_MB = 350  # over the warm-up reading, at any reading: 500 cycles peaked at +262 here
 
 
 def server_pid() -> int:
@@ -118,14 +123,17 @@ def main(argv=None) -> None:
         before = rss_mb(pid)
         print(f"server RSS before: {before:.0f} MB (after one warm-up session)", flush=True)
         tokens: list[str] = []
+        readings: list[float] = []
         started = time.monotonic()
         for i in range(1, args.cycles + 1):
             start = bool(args.start_every) and i % args.start_every == 0
             tokens.append(open_and_close(browser, url, start=start))
             if i % args.every == 0:
-                print(f"  {i:4d} cycles, {time.monotonic() - started:5.0f} s: RSS {rss_mb(pid):.0f} MB", flush=True)
+                readings.append(rss_mb(pid))
+                print(f"  {i:4d} cycles, {time.monotonic() - started:5.0f} s: RSS {readings[-1]:.0f} MB", flush=True)
         left, waited = wait_no_stale(url, tokens)
         after = rss_mb(pid)
+        readings.append(after)
         print(f"stale tokens: {len(left)} of {len(tokens)} still answer, {waited:.1f} s after the last close")
         print(
             f"server RSS after {args.cycles} cycles: {after:.0f} MB "
@@ -136,10 +144,19 @@ def main(argv=None) -> None:
             open_and_close(browser, url)  # one more session ends: Streamlit's storage drops the expired ones
             time.sleep(2)
             dropped = rss_mb(pid)
+            readings.append(dropped)
             print(
                 f"server RSS once the closed sessions' TTL ({args.ttl} s) passed: {dropped:.0f} MB "
                 f"({dropped - before:+.0f} MB from before); stale tokens then: {len(stale(url, tokens))}"
             )
+        worst = max(readings) - before
+        held = worst <= RSS_BOUND_MB and not left
+        print(
+            f"bound: at most +{RSS_BOUND_MB} MB over the warm-up reading and no stale token: "
+            f"{'held' if held else 'BROKEN'} (worst +{worst:.0f} MB, {len(left)} stale)"
+        )
+        if not held:
+            raise SystemExit(1)
 
 
 if __name__ == "__main__":
