@@ -122,6 +122,68 @@ def remedy_rows(config) -> list[dict]:
     ]
 
 
+# Where each remedy plugs into the model overview (GAN Lab's graph, live.js `MODEL`): on the samples going into
+# D, on D itself, on D's objective, on G's objective, or on both players' updates.
+REMEDY_SLOTS = {
+    "packing": "into_d",
+    "minibatch-discrimination": "d",
+    "spectral-norm": "d",
+    "unrolled": "d",
+    "label-smoothing": "d_loss",
+    "k-steps": "d_loss",
+    "feature-matching": "g_loss",
+    "historical-averaging": "both",
+    "ttur": "both",
+}
+_LATEX_TEXT = (  # the objectives' LaTeX (core/losses.py) as plain text for the overview's edges
+    (r"\max_{D:\,|w|\le c}", "max_D (|w| ≤ c)"),
+    (r"\lambda_{\mathrm{GP}}", "λ"),
+    (r"\mathbb{E}_{\hat x}", "E_x̂ "),
+    (r"\mathbb{E}_{x}", "E_x "),
+    (r"\mathbb{E}_{z}", "E_z "),
+    (r"\tfrac12", "½"),
+    (r"\varepsilon", "ε"),
+    (r"\lVert", "‖"),
+    (r"\rVert", "‖"),
+    (r"\nabla", "∇"),
+    (r"\hat x", "x̂"),
+    (r"\max", "max"),
+    (r"\min", "min"),
+    (r"\log", "log"),
+    (r"\,", ""),
+    ("^2", "²"),
+    ("{", ""),
+    ("}", ""),
+)
+
+
+def plain_formula(latex: str) -> str:
+    """One of core/losses.py's objectives, as text an SVG can show (no backslash, no brace)."""
+    for code, text in _LATEX_TEXT:  # in order: a whole construct before its parts
+        latex = latex.replace(code, text)
+    return " ".join(latex.split())
+
+
+@functools.lru_cache(maxsize=64)
+def model_view(config) -> dict:
+    """The model overview's labels for `config`: both objectives (the loss's, at the config's label smoothing),
+    how many updates of each player an iteration makes, and each active remedy at its place."""
+    loss = LOSSES[config.loss]
+    d_body = loss.d_smoothed if config.label_smoothing > 0 and loss.d_smoothed else loss.d_body
+    slots: dict[str, list[str]] = {slot: [] for slot in set(REMEDY_SLOTS.values())}
+    for name, remedy in REMEDIES.items():
+        if remedy.active(config) and name in REMEDY_SLOTS:
+            slots[REMEDY_SLOTS[name]].append(f"{remedy.title}: {remedy.value(config)}")
+    return dict(
+        loss=config.loss,
+        d_objective=plain_formula(f"{loss.d_sense} {d_body}"),
+        g_objective=plain_formula(f"{loss.g_sense} {loss.g_body}"),
+        d_updates=config.k,
+        g_updates=getattr(config, "g_steps", 1),
+        **slots,
+    )
+
+
 def payload(snap: Snapshot, include_static: bool = True) -> dict:
     """One frame, strict JSON (`strict`). include_static=False leaves out the data set's layer (true density,
     real samples): the component keeps it and says which one it holds, so it is sent once per data set."""
@@ -180,6 +242,7 @@ def payload(snap: Snapshot, include_static: bool = True) -> dict:
             share_columns=len(shares),
             share_iterations=b64(snap.eval_history["iteration"][keep]) if eval_n else b64([]),
             remedies=remedy_rows(snap.config),
+            model=model_view(snap.config),
             **(static_layer(snap) if include_static else {}),
         )
     )

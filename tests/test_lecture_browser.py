@@ -172,3 +172,22 @@ def test_a_queued_tab_says_its_place_once(browser):
         finally:
             second.close()
             first.close()
+
+
+def test_the_model_overview_lights_the_player_that_updated(server, browser):
+    context, page, errors = board(browser, server)
+    try:
+        model = page.locator(".mm-model")
+        assert "max_G E_z [log D(G(z))]" in page.inner_text('[data-model="g-objective"]')
+        page.get_by_role("button", name="D step", exact=True).click()
+        page.wait_for_function("document.querySelector('[data-stat=\"updates\"]').textContent === '1 / 0'")
+        page.wait_for_function("document.querySelector('.mm-model').classList.contains('mm-on-d')")
+        assert "mm-on-g" not in model.get_attribute("class")
+        page.get_by_role("button", name="G step", exact=True).click()
+        page.wait_for_function("document.querySelector('[data-stat=\"updates\"]').textContent === '1 / 1'")
+        page.wait_for_function("document.querySelector('.mm-model').classList.contains('mm-on-g')")
+        assert "mm-on-d" not in model.get_attribute("class")
+        model.screenshot(path=ARTIFACTS / "lecture-model-g-step.png")
+        assert errors == []
+    finally:
+        context.close()

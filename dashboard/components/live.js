@@ -364,8 +364,40 @@ const HTML = `
     <canvas data-view="modes"></canvas>
     <table class="mm-remedies" data-stat="remedies" title="Remedies for mode collapse: set them in the sidebar's Remedies section"></table>
   </figure>
-  <section class="mm-panel mm-area-watch" data-stat="scene" hidden>
-    <p class="mm-scene-heading" data-stat="scene-heading"></p><p class="mm-scene-watch" data-stat="scene-watch"></p>
+  <section class="mm-panel mm-area-watch">
+    <figure class="mm-model" title="The model: who computes what, which objective each player follows, and which player updated last (highlighted)">
+      <svg viewBox="0 0 460 150" role="img" aria-label="model overview">
+        <defs><marker id="mm-arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0,0 L8,4 L0,8 z"/></marker></defs>
+        <g class="mm-flow">
+          <circle cx="22" cy="35" r="14"/><text x="22" y="40">z</text>
+          <path d="M36,35 L58,35"/>
+          <rect class="mm-g" x="60" y="20" width="50" height="30" rx="5"/><text class="mm-g" x="85" y="40">G</text>
+          <path d="M110,35 L134,35"/><circle cx="140" cy="35" r="4"/><text x="140" y="22">G(z)</text>
+          <circle cx="140" cy="105" r="4"/><text x="140" y="125">x ~ p_data</text>
+          <path d="M145,38 L198,62"/><path d="M145,102 L198,78"/>
+          <rect class="mm-d" x="200" y="50" width="50" height="40" rx="5"/><text class="mm-d" x="225" y="75">D</text>
+          <path d="M250,70 L278,70"/><text x="290" y="74">D(·)</text>
+          <path d="M304,64 L320,40"/><path d="M304,76 L320,100"/>
+          <rect class="mm-d" x="320" y="24" width="132" height="26" rx="5"/><text class="mm-d" x="386" y="41" data-model="d-box">D's objective</text>
+          <rect class="mm-g" x="320" y="90" width="132" height="26" rx="5"/><text class="mm-g" x="386" y="107" data-model="g-box">G's objective</text>
+          <path class="mm-d mm-back" d="M386,24 C386,4 225,4 225,48"/>
+          <path class="mm-g mm-back" d="M386,116 C386,148 85,148 85,52"/>
+          <circle class="mm-slot" data-slot="into_d" cx="170" cy="70" r="5"/>
+          <circle class="mm-slot" data-slot="d" cx="250" cy="50" r="5"/>
+          <circle class="mm-slot" data-slot="d_loss" cx="320" cy="24" r="5"/>
+          <circle class="mm-slot" data-slot="g_loss" cx="320" cy="90" r="5"/>
+          <circle class="mm-slot" data-slot="both" cx="452" cy="70" r="5"/>
+        </g>
+      </svg>
+      <figcaption>
+        <div class="mm-objective mm-d"><b data-model="d-updates">D</b> <span data-model="d-objective"></span></div>
+        <div class="mm-objective mm-g"><b data-model="g-updates">G</b> <span data-model="g-objective"></span></div>
+        <div class="mm-slots" data-model="slots"></div>
+      </figcaption>
+    </figure>
+    <div class="mm-scene" data-stat="scene" hidden>
+      <p class="mm-scene-heading" data-stat="scene-heading"></p><p class="mm-scene-watch" data-stat="scene-watch"></p>
+    </div>
   </section>
 </div>`;
 
@@ -560,6 +592,7 @@ function draw(state, d) {
   state.last = d;
   const a = state.arrays;
   stats(state, d);
+  showModel(state, d);
   drawData(state, d, a);
   drawSurface(state, d, a);
   drawConvergence(state, d, a);
@@ -570,6 +603,38 @@ function draw(state, d) {
   const cost = (window.__minimaxDraw ||= { frames: 0, ms: 0 });  // read by benchmarks/dashboard_live.py
   cost.frames += 1; cost.ms += performance.now() - started;
   return true;
+}
+
+// ---- the model overview (GAN Lab's graph): who computes what, which objective each player follows ---------
+const SLOT_NAMES = { into_d: "into D", d: "on D", d_loss: "on D's objective", g_loss: "on G's objective", both: "on both players" };
+
+function showModel(state, d) {
+  const q = (name) => state.root.querySelector(`[data-model="${name}"]`);
+  const m = d.model, svg = state.root.querySelector(".mm-model");
+  // the player(s) that updated last stay highlighted until another update: stepping shows D's, then G's
+  const prev = state.modelCounts || [d.d_steps, d.g_steps];
+  const movedD = d.d_steps !== prev[0], movedG = d.g_steps !== prev[1];
+  if (movedD || movedG) { svg.classList.toggle("mm-on-d", movedD); svg.classList.toggle("mm-on-g", movedG); }
+  state.modelCounts = [d.d_steps, d.g_steps];
+  const key = JSON.stringify(m);
+  if (state.modelKey === key) return;  // the labels change only with the settings
+  state.modelKey = key;
+  q("d-updates").textContent = `D, ${m.d_updates} update${m.d_updates > 1 ? "s" : ""} per iteration:`;
+  q("g-updates").textContent = `G, then ${m.g_updates} update${m.g_updates > 1 ? "s" : ""}:`;
+  q("d-objective").textContent = m.d_objective;
+  q("g-objective").textContent = m.g_objective;
+  q("d-box").textContent = `D's objective ×${m.d_updates}`;
+  q("g-box").textContent = `G's objective ×${m.g_updates}`;
+  const slots = q("slots");
+  slots.replaceChildren();
+  for (const [slot, where] of Object.entries(SLOT_NAMES)) {
+    const on = (m[slot] || []).length > 0;
+    state.root.querySelector(`[data-slot="${slot}"]`).classList.toggle("mm-slot-on", on);
+    if (!on) continue;
+    const line = document.createElement("div");
+    line.textContent = `● ${where}: ${m[slot].join("; ")}`;
+    slots.appendChild(line);
+  }
 }
 
 // ---- the scene and presentation mode ----------------------------------------------------------------------
