@@ -35,7 +35,7 @@ MAX_RING_MODES = 32  # a ring of more modes than this is a blur on the board
 MAX_COMPONENTS = 64  # rows of a custom mixture (the largest built-in data set, the 7 x 7 grid, has 49)
 COMPONENT_REACH = 100.0  # |x| and |y| of a custom component's mean (the ring reaches 20, the grid 30)
 MEMORY_BUDGET = 2**30  # bytes: the estimated working set of the costliest phase of one run
-STEP_BUDGET = 2**31  # multiply-adds of one iteration's layers, k + 1 + unrolled passes (about 1 s on one core)
+STEP_BUDGET = 2**31  # multiply-adds of one iteration's layers, k + g_steps x (1 + unrolled) passes (~1 s, one core)
 KERNELS = 5  # the minibatch kernel layer's kernels (core.remedies.MinibatchKernel's default)
 KERNEL_PAIR_COST = 3000  # the kernel layer's time per pair of a batch's samples, in multiply-adds (measured)
 
@@ -62,9 +62,9 @@ class TrainConfig:
       iteration ((1 + unrolled) x (2 with a gradient penalty) x (24 B x batch_size x (pack + 1) x hidden x
       depth, + 360 B x batch_size^2 with the kernel)). Upper bounds of this machine's measured peaks
       (grid_size 400 with 64 components: +0.3 GB; eval_samples 100,000 at grid_size 100: +0.75 GB);
-    - STEP_BUDGET (2^31 multiply-adds): `step_cost`, (k + 1 + unrolled) x (batch_size x pack x hidden^2 x
-      depth, + KERNEL_PAIR_COST x batch_size^2 with the minibatch kernel): about one second per iteration on
-      one core here, so a pause or a change is applied within about a second.
+    - STEP_BUDGET (2^31 multiply-adds): `step_cost`, (k + g_steps x (1 + unrolled)) x (batch_size x pack x
+      hidden^2 x depth, + KERNEL_PAIR_COST x batch_size^2 with the minibatch kernel): about one second per
+      iteration on one core here, so a pause or a change is applied within about a second.
 
     Every setting alone at either end of its range validates; it is some combinations that are refused, with
     a message that names the cost, the budget and the settings to lower.
@@ -124,7 +124,14 @@ class TrainConfig:
     loss: str = setting(
         "nonsaturating", "Objective of the two players (minimax is the paper's saturating one).", choices=tuple(LOSSES)
     )
-    k: int = setting(1, "Discriminator updates per generator update (Algorithm 1's k).", low=1, high=20)
+    k: int = setting(1, "Discriminator updates per iteration, before G's (Algorithm 1's k).", low=1, high=20)
+    g_steps: int = setting(
+        1,
+        "Generator updates per iteration: Algorithm 1 generalised, k updates of D, then g_steps updates of G "
+        "(the paper's is 1).",
+        low=1,
+        high=10,
+    )
     label_smoothing: float = setting(
         0.0,
         "One-sided label smoothing: D's target on real data is 1 - eps, so D cannot become over-confident.",
@@ -396,12 +403,12 @@ def footprint(config: TrainConfig) -> dict[str, tuple[float, tuple[str, ...]]]:
 def step_cost(config: TrainConfig) -> int:
     """Multiply-adds of one iteration, roughly: per pass batch_size x pack x hidden^2 x depth (the layers),
     plus KERNEL_PAIR_COST x batch_size^2 with the minibatch kernel (its pairwise distances, memory-bound:
-    measured as that many multiply-adds' time); k D steps + one G step + the `unrolled` D steps G's loss
-    looks through. This machine does about 2 billion a second on one core."""
+    measured as that many multiply-adds' time); k D steps + g_steps G steps, each G step with the `unrolled`
+    D steps its loss looks through. This machine does about 2 billion a second on one core."""
     c = config
     kernel = c.minibatch_discrimination and c.minibatch_kind == "kernel"
     per_pass = c.batch_size * c.pack * c.hidden**2 * c.depth + KERNEL_PAIR_COST * c.batch_size**2 * kernel
-    return per_pass * (c.k + 1 + c.unrolled)
+    return per_pass * (c.k + c.g_steps * (1 + c.unrolled))
 
 
 def _culprit(config: TrainConfig, names: tuple[str, ...]) -> str:
@@ -430,7 +437,7 @@ def _check_cost(config: TrainConfig) -> None:
             )
     cost = step_cost(config)
     if cost > STEP_BUDGET:
-        names = ("batch_size", "hidden", "depth", "k", "unrolled", "pack")
+        names = ("batch_size", "hidden", "depth", "k", "g_steps", "unrolled", "pack")
         raise ConfigError(
             _culprit(config, names),
             f"one iteration would take about {cost / 1e9:.2g} billion multiply-adds and one may take at most "

@@ -75,8 +75,10 @@ class FrameBuilder:
         elapsed: float,
         rebuilds: int,
         evaluate_now: bool,
+        pace: float | None = None,
     ) -> Snapshot:
-        """The frame of the run as it stands: the metrics again if asked (or none yet), the surface when due."""
+        """The frame of the run as it stands: the metrics again if asked (or none yet), the surface when due:
+        in slow motion (`pace` iterations a second, a frame each) in every frame its cost allows."""
         now = time.monotonic()
         evaluated = evaluate_now or self.metrics is None
         if evaluated:
@@ -93,7 +95,9 @@ class FrameBuilder:
         # a surface may cost far more than an iteration (a minibatch layer compares every grid cell with a
         # batch): refresh it at most once per 4 of its own costs, so it never takes over 1/5 of the thread;
         # a cheap one also comes with every evaluation, so that V(D, G) is read off the same D as the metrics
-        surface_due = now - self._surface_at >= max(self.surface_interval, 4 * self._surface_cost)
+        # in slow motion, half a period: the next iteration's frame comes one period later, give or take
+        interval = self.surface_interval if pace is None else min(self.surface_interval, 0.5 / pace)
+        surface_due = now - self._surface_at >= max(interval, 4 * self._surface_cost)
         drawn = time.monotonic()
         frame = picture(
             gan,

@@ -247,7 +247,7 @@ REMEDIES: dict[str, Remedy] = {
         "Goodfellow et al. 2014",
         ("k",),
         lambda c: c.k > 1,
-        lambda c: f"k = {c.k}",
-        "D is trained closer to its optimum before each G step.",
+        lambda c: f"k = {c.k}" + (f", then {c.g_steps} G steps" if c.g_steps > 1 else ""),
+        "D is trained closer to its optimum before G's steps.",
     ),
 }

@@ -7,11 +7,17 @@ replaces by one reference swap at most every `publish_interval` seconds.
 A snapshot costs more than a training iteration (D on the whole grid is ~10-20 ms here), so the thread
 builds a new one only once the previous one has been read: a watched run publishes every
 `publish_interval`, an unwatched one spends nothing on pictures (benchmarks/train_speed.py measures both).
+
+Slow motion (`set_pace`) is the runner's, not a setting: it changes when iterations happen, not what they
+compute. A paced run waits on the condition variable between iterations (a command wakes it at once) and
+publishes a frame after every iteration, so each update can be seen.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
+import numbers
 import threading
 import time
 import weakref
@@ -19,7 +25,7 @@ from collections import deque
 
 import torch
 
-from .config import TrainConfig, data_fields, discriminator_fields, effects, in_words, rebuild_fields, validate
+from .config import TrainConfig, data_fields, discriminator_fields, effects, in_words, rebuild_fields, shown, validate
 from .data import mixture_for
 from .frame_builder import FrameBuilder
 from .history import BoundedHistory
@@ -28,6 +34,7 @@ from .training import GAN, divergence_text
 
 IDLE, RUNNING, PAUSED, DIVERGED, STOPPED = "idle", "running", "paused", "diverged", "stopped"
 STEP_KINDS = ("iteration", "d", "g")
+MAX_PACE = 1000.0  # iterations per second: set_pace's ceiling (None is as fast as possible)
 TRAIN_COLUMNS = ("iteration", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_g")
 _ids = itertools.count(1)
 _alive: weakref.WeakSet[Runner] = weakref.WeakSet()
@@ -79,6 +86,8 @@ class Runner:
         self._last_read = time.monotonic()
         self._rebuilds = 0
         self._busy = False  # the thread is applying commands or training (not parked)
+        self._pace: float | None = None  # slow motion: at most this many iterations a second while running
+        self._paced_at = -math.inf  # when the last paced iteration began
         self._snapshot: Snapshot | None = None  # the frame readers get: replaced by one reference swap
         self._wanted = self._dirty = False  # a reader asked for a frame since the last; the run moved since
         self._build(self._target)
@@ -162,6 +171,19 @@ class Runner:
             self._cond.notify_all()
         return changed
 
+    def set_pace(self, iterations_per_second: float | None) -> None:
+        """Slow motion: while running, start an iteration at most every 1 / iterations_per_second seconds and
+        publish a frame after each one; None trains as fast as it can (the default). A pause, a step, an update
+        or stop acts at once, not at the next iteration. ValueError unless None or a number in (0, MAX_PACE]."""
+        pace = iterations_per_second
+        if pace is not None and not (
+            isinstance(pace, numbers.Real) and not isinstance(pace, bool) and 0 < pace <= MAX_PACE
+        ):  # NaN fails the comparison too
+            raise ValueError(f"pace must be None or iterations per second in (0, {MAX_PACE:g}], got {shown(pace)}")
+        with self._cond:
+            self._pace = None if pace is None else float(pace)
+            self._cond.notify_all()
+
     def stop(self, timeout: float = 10.0) -> None:
         """End the thread (idempotent). The runner is then stopped for good, and lets go of its networks,
         optimizers, checkpoint and histories (the thread does it on its way out, or this call if there
@@ -189,6 +211,11 @@ class Runner:
         return self._state
 
     @property
+    def pace(self) -> float | None:
+        """Iterations per second in slow motion, or None: as fast as possible (`set_pace`)."""
+        return self._pace
+
+    @property
     def config(self) -> TrainConfig:
         """The settings as last requested (applied at the next iteration)."""
         return self._target
@@ -213,7 +240,7 @@ class Runner:
 
     def wait_parked(self, timeout: float = 10.0) -> bool:
         """Wait until the thread has applied every command and published the frame where it stands
-        (not while running: a running thread is never parked)."""
+        (a running thread is parked only between two iterations of slow motion)."""
         return self._thread is None or self.wait_until(
             lambda: not self._busy and self._pending is None and not self._reset_requested and not self._units, timeout
         )
@@ -309,22 +336,33 @@ class Runner:
                     ):
                         self._state = PAUSED
                         self._message = f"paused: nobody watched for {self.idle_timeout:g} s"
-                    unit = "iteration" if self._state == RUNNING else (self._units[0] if self._units else None)
+                    running = self._state == RUNNING
+                    unit = "iteration" if running else (self._units[0] if self._units else None)
+                    pace = self._pace if running else None  # steps are never paced
+                    nap = 0.5
+                    if pace is not None:
+                        now = time.monotonic()
+                        due = self._paced_at + 1 / pace  # the period counts from the last paced start
+                        if now < due:
+                            unit, nap = None, min(nap, due - now)
+                        else:
+                            self._paced_at = now
                     if pending or reset or unit or self._dirty:
                         self._busy = True
                         break
                     self._busy = False
                     self._cond.notify_all()
-                    self._cond.wait(0.5)
+                    self._cond.wait(nap)
             try:
-                self._work(pending, reset, unit)
+                self._work(pending, reset, unit, pace)
             except Exception as error:  # never let a bad setting kill the thread silently
                 with self._cond:
                     self._state, self._message = PAUSED, f"error: {type(error).__name__}: {error}"
                     self._units.clear()
                 self._publish(evaluate_now=False)
 
-    def _work(self, pending: TrainConfig | None, reset: bool, unit: str | None) -> None:
+    def _work(self, pending: TrainConfig | None, reset: bool, unit: str | None, pace: float | None) -> None:
+        """Apply the commands, then train `unit`; a paced iteration (slow motion) publishes its frame."""
         if reset:  # with new settings (load): built once, from them
             self._build(pending or self._gan.config)
             pending = None
@@ -352,8 +390,8 @@ class Runner:
                 self._units.popleft()
                 stepped_last = not self._units
         now = time.monotonic()
-        if stepped_last or (self._wanted and self._frames.due(now)):
-            self._publish(evaluate_now=stepped_last or self._frames.evaluation_due(now))
+        if stepped_last or pace is not None or (self._wanted and self._frames.due(now)):
+            self._publish(evaluate_now=stepped_last or self._frames.evaluation_due(now), pace=pace)
 
     def _diverged(self, problem: str) -> None:
         gan = self._gan
@@ -370,9 +408,9 @@ class Runner:
             )
             self._cond.notify_all()
 
-    def _publish(self, evaluate_now: bool) -> None:
+    def _publish(self, evaluate_now: bool, pace: float | None = None) -> None:
         """Check the weights (a run past its bounds is diverged, not shown), keep this point as the last good
-        one, and publish its frame."""
+        one, and publish its frame (`pace`: slow motion's, for D's surface to be drawn in each frame)."""
         gan = self._gan
         weights_bad = gan.finite(weights=True)
         if weights_bad:
@@ -390,6 +428,7 @@ class Runner:
             elapsed=self._elapsed,
             rebuilds=self._rebuilds,
             evaluate_now=evaluate_now,
+            pace=pace,
         )
         self._dirty = self._wanted = False
         with self._cond:

@@ -72,7 +72,7 @@ def _cell_centres(edges: np.ndarray) -> torch.Tensor:
 
 @dataclass(frozen=True, eq=False)
 class Snapshot:
-    iteration: int  # completed iterations (k D updates + 1 G update each)
+    iteration: int  # completed iterations (k D updates + g_steps G updates each)
     d_steps: int
     g_steps: int
     elapsed: float  # seconds spent training

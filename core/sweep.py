@@ -143,9 +143,11 @@ class Sweep:
         self.last["loss_g"] = per_seed.detach().numpy().copy()
 
     def train_iteration(self) -> None:
+        """Algorithm 1's iteration, as GAN.train_iteration: k updates of D, then g_steps updates of G."""
         for _ in range(self.config.k):
             self.d_step()
-        self.g_step()
+        for _ in range(self.config.g_steps):
+            self.g_step()
         self.iteration += 1
 
     def evaluate(self) -> dict:

@@ -1,8 +1,10 @@
-"""One run's torch state and Algorithm 1 of Goodfellow et al. (2014): k updates of D, then one of G.
+"""One run's torch state and Algorithm 1 of Goodfellow et al. (2014), generalised as in GAN Lab: k updates of
+D, then g_steps updates of G (the paper's g_steps is 1).
 
 for each iteration:
-    repeat k times: sample m noise z and m data x; ascend  1/m sum [log D(x) + log(1 - D(G(z)))]  in D's weights
-    sample m noise z; descend  1/m sum log(1 - D(G(z)))  in G's weights   (or the chosen loss's pair)
+    repeat k times:       sample m noise z and m data x; ascend  1/m sum [log D(x) + log(1 - D(G(z)))]  in D's weights
+    repeat g_steps times: sample m noise z; descend  1/m sum log(1 - D(G(z)))  in G's weights
+    (or the chosen loss's pair)
 
 Only what the loop needs lives here; views and metrics read a GAN, they never step it.
 """
@@ -74,7 +76,7 @@ class GAN:
         self.rng = torch.Generator().manual_seed(config.seed)
         self._make_optimizers()
         self.average_g, self.average_d = HistoricalAverage(), HistoricalAverage()
-        self.iteration = self.d_steps = self.g_steps = 0
+        self.iteration = self.d_steps = self.g_steps = 0  # taken so far (config.k, config.g_steps: per iteration)
         self.last: dict[str, float] = dict(
             loss_d=math.nan, loss_g=math.nan, d_real=math.nan, d_fake=math.nan, grad_norm_g=math.nan
         )
@@ -213,13 +215,15 @@ class GAN:
         return loss.g(functional_call(self.D, params, (fake,)))
 
     def train_iteration(self) -> None:
+        """Algorithm 1's iteration: k updates of D, then g_steps updates of G."""
         for _ in range(self.config.k):
             self.d_step()
-        self.g_step()
+        for _ in range(self.config.g_steps):
+            self.g_step()
         self.iteration += 1
 
     def advance(self, unit: str = "iteration", *, check_weights: bool = False) -> str | None:
-        """One unit of training ("iteration": k D updates then one G update; "d" or "g": one update of that
+        """One unit of training ("iteration": k D updates then g_steps G updates; "d" or "g": one update of that
         player), then `finite`: None while the run is sane, else what went wrong. The one step the runner's
         thread and the CLI's loop both take."""
         {"iteration": self.train_iteration, "d": self.d_step, "g": self.g_step}[unit]()

@@ -16,8 +16,9 @@ import torch
 from core.cli import REPORT_KEYS, main
 from core.config import TrainConfig
 from core.data import mixture_for
-from core.export import run_archive
+from core.export import run_archive, run_config
 from core.presets import PRESETS
+from core.training import GAN
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--hidden", "16", "--depth", "1", "--batch-size", "32", "--eval-samples", "200", "--threads", "1"]
@@ -79,6 +80,17 @@ def test_csv_samples_and_flags_override_the_preset(cli, tmp_path):
     assert samples.shape == (200, 2)
 
 
+def test_g_steps_flag_trains_that_many_generator_updates_per_iteration(cli):
+    run = cli("train", "--steps", "3", "--eval-every", "3", "--json", "--g-steps", "2", *FAST)
+    assert run.returncode == 0, run.stderr
+    final = json.loads(run.stdout.splitlines()[-1])
+    assert final["config"]["g_steps"] == 2
+    gan = GAN(run_config(final["config"]))  # the same run in this process (the CLI left torch at --threads 1)
+    for _ in range(3):
+        gan.train_iteration()
+    assert (gan.d_steps, gan.g_steps) == (3, 6) and gan.last["loss_g"] == final["loss_g"]
+
+
 def test_human_readable_progress(cli):
     run = cli("train", "--steps", "4", "--eval-every", "2", *FAST)
     assert run.returncode == 0
@@ -91,6 +103,8 @@ def test_human_readable_progress(cli):
         (["--loss", "nope"], "--loss"),
         (["--k", "0"], "--k"),
         (["--k", "21"], "--k"),
+        (["--g-steps", "0"], "--g-steps"),
+        (["--g-steps", "11"], "--g-steps"),
         (["--std", "-1"], "--std"),
         (["--lr-g", "abc"], "--lr-g"),
         (["--batch-size", "2.5"], "--batch-size"),

@@ -48,6 +48,18 @@ def test_every_setting_alone_at_either_end_of_its_range_validates(name):
         assert getattr(base.replace(**{name: value}), name) == value
 
 
+def test_g_steps_is_a_live_setting_from_1_to_10_counted_in_the_step_cost():
+    assert TrainConfig().g_steps == 1 and FIELDS["g_steps"].metadata["effect"] == "live"
+    for bad in (0, 11, 2.5, "many"):
+        assert refused(TrainConfig(), g_steps=bad).field == "g_steps"
+    with pytest.raises(ConfigError) as error:
+        validate(TrainConfig(g_steps=0))
+    assert error.value.field == "g_steps" and "from 1 to 10" in error.value.message
+    one = step_cost(TrainConfig())  # k + 1 passes
+    assert step_cost(TrainConfig(g_steps=3)) == one // 2 * (1 + 3)
+    assert step_cost(TrainConfig(g_steps=3, unrolled=2)) == one // 2 * (1 + 3 * (1 + 2))  # each G step unrolls
+
+
 def test_a_custom_mixture_has_at_most_max_components():
     assert len(TrainConfig().replace(**custom(*[ROW] * MAX_COMPONENTS)).components) == MAX_COMPONENTS
     error = refused(TrainConfig(), **custom(*[ROW] * (MAX_COMPONENTS + 1)))
@@ -90,6 +102,7 @@ def test_components_are_checked_whatever_the_data_set():
         (dict(minibatch_discrimination=True, batch_size=2048), "batch_size", "would need about"),
         (dict(batch_size=2048, hidden=512, depth=6), "batch_size", "one iteration would take about"),
         (dict(k=20, hidden=512), "k", "one iteration would take about"),
+        (dict(g_steps=10, hidden=512), "g_steps", "one iteration would take about"),
         (dict(minibatch_discrimination=True, batch_size=1024), "batch_size", "one iteration would take about"),
     ],
 )

@@ -2,6 +2,7 @@
 snapshots that are never torn, bounded memory, and no thread left behind."""
 
 import gc
+import math
 import threading
 import time
 import types
@@ -239,3 +240,91 @@ def test_an_update_says_how_each_change_and_what_it_brings_takes_effect(runner):
     assert runner.config.label_smoothing == 0.0
     assert runner.update(pack=2) == dict(pack="discriminator")
     assert runner.update(dataset="grid") == dict(dataset="data", modes="data", std="data")
+
+
+def test_g_steps_is_live_and_the_counters_say_k_and_g_steps_per_iteration(runner):
+    assert runner.update(k=2, g_steps=3) == dict(k="live", g_steps="live")
+    snap = runner.advance(2, wait=True)
+    assert (snap.iteration, snap.d_steps, snap.g_steps) == (2, 2 * 2, 2 * 3)
+    g = runner.advance(1, "g", wait=True)  # a single G update is one, whatever g_steps says
+    assert (g.iteration, g.d_steps, g.g_steps) == (2, 4, 7)
+
+
+# ---- slow motion (Runner.set_pace) -------------------------------------------------------------------------
+def test_slow_motion_caps_the_rate(runner):
+    assert runner.pace is None
+    runner.set_pace(5)
+    assert runner.pace == 5.0
+    runner.start()
+    assert runner.wait_until(lambda: runner.snapshot().iteration >= 1, 30)
+    start, first = time.monotonic(), runner.snapshot().iteration
+    time.sleep(1.2)  # the measured interval
+    elapsed, done = time.monotonic() - start, runner.snapshot().iteration - first
+    # an upper bound only (the machine is noisy); + 2: an iteration at each end of the interval
+    assert elapsed >= 1.0 and done <= 5 * elapsed + 2, (done, elapsed)
+    assert runner.state == RUNNING
+
+
+def test_pause_update_and_stop_act_at_once_in_slow_motion(no_thread_leak):
+    """At 0.5 it/s the next iteration is 2 s away: the commands wake the waiting thread, they do not wait."""
+    runner = Runner(SMALL, threads=1)
+    try:
+        runner.set_pace(0.5)
+        runner.start()
+        assert runner.wait_until(lambda: runner.snapshot().iteration >= 1, 30)
+        asked = time.monotonic()
+        runner.pause()
+        assert runner.wait_parked(10) and runner.state == PAUSED
+        assert time.monotonic() - asked < 1.0
+        runner.start()
+        asked = time.monotonic()
+        runner.update(lr_d=1e-3)
+        assert runner.wait_until(lambda: runner.snapshot().config.lr_d == 1e-3, 10)
+        assert time.monotonic() - asked < 1.0 and runner.state == RUNNING
+        asked = time.monotonic()
+    finally:
+        runner.stop()
+    assert time.monotonic() - asked < 1.0 and runner.state == STOPPED and not runner.thread.is_alive()
+
+
+def test_full_speed_again_after_slow_motion(runner):
+    runner.set_pace(5)
+    runner.start()
+    assert runner.wait_until(lambda: runner.snapshot().iteration >= 2, 30)
+    runner.set_pace(None)
+    assert runner.pace is None
+    start, first = time.monotonic(), runner.snapshot().iteration
+    assert runner.wait_until(lambda: runner.snapshot().iteration - first > 5 * (time.monotonic() - start) + 20, 60)
+
+
+def test_slow_motion_publishes_every_iteration_with_its_surface(no_thread_leak):
+    """Frames, metrics and surfaces due every 10 s: here only slow motion's rule builds a frame per iteration."""
+    runner = Runner(SMALL, threads=1, publish_interval=10, metrics_interval=10, surface_interval=10)
+    built = []
+    build = runner._frames.build
+
+    def recording(gan, *args, **kwargs):
+        snap = build(gan, *args, **kwargs)
+        built.append((snap.iteration, snap.surface_iteration))
+        return snap
+
+    runner._frames.build = recording
+    try:
+        runner.set_pace(4)
+        runner.start()
+        assert runner.wait_until(lambda: runner.snapshot().iteration >= 4, 30)
+    finally:
+        runner.stop()
+    assert {1, 2, 3, 4} <= {iteration for iteration, _ in built}
+    # D's surface is new in each (the first iteration follows the first frame too closely to need one)
+    assert all(surface == iteration for iteration, surface in built if 2 <= iteration <= 4), built
+
+
+@pytest.mark.parametrize("pace", [0, -1, 1000.5, math.inf, math.nan, True, "fast", [5]])
+def test_a_pace_must_be_a_number_up_to_1000_or_none(runner, pace):
+    runner.set_pace(30)
+    with pytest.raises(ValueError):
+        runner.set_pace(pace)
+    assert runner.pace == 30.0  # a refused pace changes nothing
+    runner.set_pace(1000)
+    assert runner.pace == 1000.0

@@ -31,6 +31,23 @@ def test_k_discriminator_updates_per_generator_update():
     assert (gan.d_steps, gan.g_steps, gan.iteration) == (12, 4, 4)
 
 
+@pytest.mark.parametrize("loss", ["nonsaturating", "wgan-gp"])
+def test_an_iteration_is_k_d_steps_then_g_steps_g_steps(loss):
+    """Algorithm 1 generalised (GAN Lab): one iteration at k = 2, g_steps = 3 is, weight for weight, two
+    manual D steps and then three manual G steps on an identically seeded GAN."""
+    config = SMALL.replace(loss=loss, k=2, g_steps=3)
+    looped, manual = GAN(config), GAN(config)
+    looped.advance("iteration")
+    for unit in ("d", "d", "g", "g", "g"):
+        manual.advance(unit)
+    assert same(params(looped.G), params(manual.G)) and same(params(looped.D), params(manual.D))
+    assert torch.equal(looped.rng.get_state(), manual.rng.get_state())
+    assert looped.last == manual.last
+    assert (looped.iteration, looped.d_steps, looped.g_steps) == (1, 2, 3) and manual.g_steps == 3
+    looped.train_iteration()
+    assert (looped.iteration, looped.d_steps, looped.g_steps) == (2, 4, 6)  # the counters: k and g_steps a time
+
+
 @pytest.mark.parametrize("spectral_norm", [False, True])
 @pytest.mark.parametrize("loss", ["nonsaturating", "wgan-gp"])
 def test_generator_step_leaves_d_bit_identical(spectral_norm, loss):
