@@ -6,9 +6,10 @@ the end: polling the page from here every few ms would itself steal the CPU):
   - frames/s that reached the screen, and iterations/s while watched;
   - bytes per frame the component fetches from the frame route (dashboard/frames.py).
 In the same run it trains the same config headless with the same single torch thread, before and after,
-and prints watched / headless.
+and prints watched / headless, for the board as it opens and in presentation mode (`?present=1`, the sidebar
+hidden: four views in one row, 16 px text), one after the other in one browser.
 
-    python -m benchmarks.dashboard_live [--seconds 20]
+    python -m benchmarks.dashboard_live [--seconds 20] [--views board present]
 """
 
 from __future__ import annotations
@@ -51,16 +52,21 @@ def payload_kb(config: TrainConfig, include_static: bool = False) -> float:
     return len(json.dumps(payload(snap, include_static))) / 1024
 
 
-def watched(seconds: float) -> dict:
-    with dashboard_server() as url, chromium() as browser:
-        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+def watched(url: str, browser, seconds: float, present: bool) -> dict:
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    try:
+        page = context.new_page()
         received = []  # bytes of the frames fetched from the frame route
         page.on(
             "response",
             lambda r: received.append(int(r.headers.get("content-length", 0))) if "/minimax/frame/" in r.url else None,
         )
-        page.goto(url)
+        page.goto(f"{url}/?present=1" if present else url)
         page.wait_for_selector("#minimax-iteration", timeout=60_000)
+        if present:  # the lecturer's screen: the sidebar hidden
+            page.locator('[data-testid="stSidebar"]').hover()
+            page.locator('[data-testid="stSidebarCollapseButton"] button').first.click(force=True)
+            page.wait_for_selector(".mm-root.mm-present")
         page.get_by_role("button", name="Start", exact=True).click()
         page.wait_for_function("Number(document.getElementById('minimax-iteration').textContent) > 0", timeout=60_000)
         time.sleep(2.0)  # past the start-up
@@ -71,6 +77,8 @@ def watched(seconds: float) -> dict:
         draw = page.evaluate("window.__minimaxDraw")
         bytes_during = sum(received) - bytes_before
         page.get_by_role("button", name="Pause", exact=True).click()
+    finally:
+        context.close()
     (t0, i0), (t1, i1) = frames[0], frames[-1]
     span = (t1 - t0) / 1000
     return dict(
@@ -85,25 +93,29 @@ def watched(seconds: float) -> dict:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--views", nargs="+", choices=("board", "present"), default=["board", "present"])
     args = parser.parse_args(argv)
     config = TrainConfig()
     before = headless_rate(config, args.seconds / 2)
-    seen = watched(args.seconds)
+    with dashboard_server() as url, chromium() as browser:
+        seen = {view: watched(url, browser, args.seconds, view == "present") for view in args.views}
     after = headless_rate(config, args.seconds / 2)
     headless = statistics.mean([before, after])
     print(
         f"default config ({config.depth}x{config.hidden} MLPs, batch {config.batch_size}), 1 torch thread, "
-        f"{args.seconds:g} s watched at 1920x1080"
+        f"{args.seconds:g} s watched at 1920x1080 per view"
     )
-    print(f"  frames on screen        {seen['fps']:6.1f} /s   ({seen['frames']} frames)")
-    print(f"  iterations while watched {seen['its']:6.1f} /s")
     print(f"  iterations headless     {headless:6.1f} /s   (before {before:.1f}, after {after:.1f})")
-    print(f"  watched / headless      {seen['its'] / headless:6.2f}")
+    for view, s in seen.items():
+        print(
+            f"  {view}: frames on screen {s['fps']:5.1f} /s ({s['frames']} frames), iterations while watched "
+            f"{s['its']:5.1f} /s, watched / headless {s['its'] / headless:4.2f}, drawing {s['draw_ms']:4.1f} ms"
+        )
+    s = next(iter(seen.values()))
     print(
-        f"  fetched per frame       {seen['kb_per_frame']:6.1f} KB   (the data-set layer, "
+        f"  fetched per frame       {s['kb_per_frame']:6.1f} KB   (the data-set layer, "
         f"{payload_kb(config, True) - payload_kb(config):.1f} KB more, comes once per data set)"
     )
-    print(f"  drawing one frame (JS)  {seen['draw_ms']:6.1f} ms")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ from dashboard.screens.theory import theory_page  # noqa: E402
 from dashboard.screens.train import train_page  # noqa: E402
 from dashboard.session import session_training  # noqa: E402
 
-st.set_page_config(page_title="Minimax — GANs, live", page_icon="◐", layout="wide", initial_sidebar_state="expanded")
+# 350 px: the longest scene name (remedy-minibatch-discrimination) shows whole in the sidebar's select; open
+# on a desktop, collapsed on a narrow screen (Streamlit's "auto" with a width)
+st.set_page_config(page_title="Minimax — GANs, live", page_icon="◐", layout="wide", initial_sidebar_state=350)
 PAGES = {
     "train": st.Page(train_page, title="Train", icon=":material/play_circle:", url_path="train", default=True),
     "theory": st.Page(theory_page, title="Theory", icon=":material/function:", url_path="theory"),

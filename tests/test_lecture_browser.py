@@ -191,3 +191,23 @@ def test_the_model_overview_lights_the_player_that_updated(server, browser):
         assert errors == []
     finally:
         context.close()
+
+
+def test_the_longest_scene_name_shows_whole_in_the_sidebar(server, browser):
+    longest = max(SCENES, key=len)
+    context, page, errors = board(browser, f"{server}/?preset={longest}", 1280, 800)
+    try:
+        fits = page.evaluate(  # the select shows its value in an input: the text's width against the input's
+            """(name) => {
+                 const input = document.querySelector('.st-key-preset input');
+                 const ctx = document.createElement('canvas').getContext('2d');
+                 ctx.font = getComputedStyle(input).font;
+                 const style = getComputedStyle(input);
+                 const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+                 return [input.value, ctx.measureText(input.value).width, room]; }""",
+            longest,
+        )
+        assert fits[0] == longest and fits[1] <= fits[2], fits
+        assert errors == []
+    finally:
+        context.close()
