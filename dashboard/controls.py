@@ -60,6 +60,7 @@ REMEDY_WIDGETS = (
     "spectral_norm",
 )
 REFRESH_S = [0.05, 0.1, 0.2, 0.5, 1.0]
+SPEEDS = {"max": None, "30": 30.0, "10": 10.0, "2": 2.0}  # the speed control: iterations per second (None: max)
 NO_PRESET = "(your own settings)"
 
 
@@ -297,13 +298,23 @@ def run_buttons(runner: Runner, slots: TrainingSlots) -> None:
         runner.reset()
         runner.wait_parked(10)
         st.rerun()
+    st.select_slider(
+        "Speed (iterations per second)",
+        options=list(SPEEDS),
+        key="speed",
+        help="Slow motion, for the class to see single updates: at 10 or 2 a second every iteration is drawn. "
+        "Max trains as fast as the machine can. In a link: speed=2.",
+    )
+    pace = SPEEDS[st.session_state.get("speed", "max")]
+    if runner.pace != pace:
+        runner.set_pace(pace)
     st.caption("Step while paused, as in GAN Lab:")
     d, g, both = st.columns(3)
     stepping = state != RUNNING and not queued
     for column, kind, text, tip in (
         (d, "d", "D step", "One update of the discriminator."),
         (g, "g", "G step", "One update of the generator."),
-        (both, "iteration", "k·D + G", "One iteration: k updates of D, then one of G."),
+        (both, "iteration", "k·D + G", "One iteration: k updates of D, then the G steps' updates of G."),
     ):
         if column.button(text, key=f"step_{kind}", disabled=not stepping, width="stretch", help=tip):
             runner.advance(1, kind, wait=True, timeout=10)
@@ -328,7 +339,8 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
 
         with st.expander("The game", expanded=True):
             widget(runner, "selectbox", "loss", "Loss", options=list(LOSSES))
-            widget(runner, "slider", "k", "k: D steps per G step", **_span("k"))
+            widget(runner, "slider", "k", "k: D steps per iteration", **_span("k"))
+            widget(runner, "slider", "g_steps", "G steps per iteration (after D's)", **_span("g_steps"))
             loss = LOSSES[config.loss]
             widget(
                 runner,
@@ -552,7 +564,7 @@ def add_mode(runner: Runner, x: float, y: float) -> None:
 
 # ---- the config in the URL ---------------------------------------------------------------------------------
 URL_SKIPPED = ("steps", "eval_every")  # a headless run's settings: the board neither uses nor shares them
-VIEW_PARAMS = ("present",)  # a link's view of the board, not a setting of the run
+VIEW_PARAMS = ("present", "speed")  # a link's view of the board (presentation mode, slow motion), not a setting
 MAX_NOTES = 8  # a link's notice lists this many problems, then how many more
 
 
@@ -715,8 +727,19 @@ def config_to_url(config: TrainConfig, scene: str | None = None) -> None:
     """Mirror the scene and the settings that differ from it (and presentation mode) into the URL, so the page
     can be bookmarked and shared as it is now."""
     wanted = url_params(config, scene) | ({"present": "1"} if present() else {})
+    if st.session_state.get("speed", "max") != "max":
+        wanted["speed"] = st.session_state["speed"]
     if dict(st.query_params) != wanted:
         st.query_params.from_dict(wanted)
+
+
+def url_speed(params) -> str:
+    """The slow motion a link asks for (speed=2, 10 or 30), else "max"; anything else is said and ignored."""
+    speed = str(params.get("speed", "max"))
+    if speed not in SPEEDS:
+        notify(f"From the link: speed {_said(speed)} ignored (one of {', '.join(SPEEDS)}).", "warning")
+        return "max"
+    return speed
 
 
 def url_scene(params, config: TrainConfig) -> str | None:

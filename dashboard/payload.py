@@ -179,7 +179,7 @@ def model_view(config) -> dict:
         d_objective=plain_formula(f"{loss.d_sense} {d_body}"),
         g_objective=plain_formula(f"{loss.g_sense} {loss.g_body}"),
         d_updates=config.k,
-        g_updates=getattr(config, "g_steps", 1),
+        g_updates=config.g_steps,
         **slots,
     )
 

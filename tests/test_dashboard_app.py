@@ -185,3 +185,26 @@ def test_the_custom_table_starts_from_the_data_set_on_screen(app):
     assert config.components[0][:2] == (2.5, 0.0)
     assert {c[2] for c in config.components} == {TrainConfig().std} and {c[3] for c in config.components} == {1.0}
     assert config.components[2][:2] == (0.0, 2.0)  # cos(pi/2) * 2 = 1.2e-16 on the ring, 0 in the table
+
+
+def test_g_steps_and_slow_motion_reach_the_runner(app):
+    app.run()
+    app.slider(key="w_g_steps").set_value(3).run()
+    runner = runner_of(app)
+    assert runner.config.g_steps == 3 and app.query_params["g_steps"] in ("3", ["3"])
+    assert any("The game now: nonsaturating**, k = 1, 3 G steps" in m.value for m in app.markdown)
+    assert runner.pace is None
+    app.select_slider(key="speed").set_value("2").run()
+    assert runner.pace == 2.0 and app.query_params["speed"] in ("2", ["2"])
+    app.select_slider(key="speed").set_value("max").run()
+    assert runner.pace is None and "speed" not in app.query_params
+
+
+def test_a_link_sets_slow_motion_or_says_why_not(app):
+    app.query_params.update({"speed": "10", "present": "1"})
+    app.run()
+    assert runner_of(app).pace == 10.0 and app.toggle(key="present").value
+    bad = AppTest.from_file(APP, default_timeout=60)
+    bad.query_params["speed"] = "999"
+    bad.run()
+    assert runner_of(bad).pace is None and "speed '999' ignored" in messages(bad)

@@ -120,7 +120,7 @@ def test_train_live_change_k_and_loss_pause_and_step(server):
         page.get_by_role("button", name="Start", exact=True).click()
         wait_iteration_above(page, 10)
 
-        k_slider = sidebar_slider(page, "k: D steps per G step")
+        k_slider = sidebar_slider(page, "k: D steps per iteration")
         k_slider.focus()
         k_slider.press("ArrowRight")
         k_slider.press("ArrowRight")

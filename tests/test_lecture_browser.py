@@ -211,3 +211,23 @@ def test_the_longest_scene_name_shows_whole_in_the_sidebar(server, browser):
         assert errors == []
     finally:
         context.close()
+
+
+def test_slow_motion_caps_the_rate_and_g_steps_reach_the_runner(server, browser):
+    context, page, errors = board(browser, f"{server}/?speed=2&g_steps=3")
+    try:
+        page.get_by_role("button", name="Start", exact=True).click()
+        page.wait_for_function("Number(document.getElementById('minimax-iteration').textContent) >= 1", timeout=60_000)
+        started = page.evaluate("performance.now()")
+        page.wait_for_timeout(4000)
+        page.get_by_role("button", name="Pause", exact=True).click()
+        page.wait_for_function("document.querySelector('[data-stat=\"state\"]').textContent === 'paused'")
+        elapsed = (page.evaluate("performance.now()") - started) / 1000
+        done = iteration(page)
+        assert 1 <= done <= 2 * elapsed + 2  # an upper bound only: a busy machine may train slower
+        d, g = (int(v) for v in page.inner_text('[data-stat="updates"]').split("/"))
+        assert (d, g) == (done, 3 * done)  # k = 1 D update, then 3 G updates, per iteration
+        assert "G, then 3 updates" in page.inner_text('[data-model="g-updates"]')
+        assert errors == []
+    finally:
+        context.close()
