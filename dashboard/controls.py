@@ -223,10 +223,12 @@ def scene_view(name: str | None, config: TrainConfig) -> dict | None:
     return dict(heading=f"What to watch: {scene_heading(name, config)}", watch=PRESETS[name].watch + note)
 
 
-def scene_bar(runner: Runner) -> None:
-    """◀ Previous / where the lecture is / Next ▶, above the board. PageUp and PageDown (what a presenter's
-    clicker sends) press the buttons."""
+def scene_bar(runner: Runner, slots: TrainingSlots) -> None:
+    """Above the board, all a lecture needs with the sidebar hidden: Start / Pause, Reset, ◀ Previous and
+    Next ▶ scene (PageUp and PageDown, what a presenter's clicker sends, press these two), and where the
+    lecture is."""
     bar = st.container(horizontal=True, vertical_alignment="center", gap="medium", key="scene_bar")
+    play_buttons(runner, slots, bar)
     for label, by, key_name, shortcut in (
         ("◀ Previous", -1, "scene_back", "PageUp"),
         ("Next ▶", 1, "scene_next", "PageDown"),
@@ -263,7 +265,8 @@ def _fmt(v) -> str:
     return f"{v:g}"
 
 
-def run_buttons(runner: Runner, slots: TrainingSlots) -> None:
+def play_buttons(runner: Runner, slots: TrainingSlots, where) -> None:
+    """Start / Pause and Reset, above the board (in presentation mode the sidebar is hidden)."""
     state = runner.state
     queued = st.session_state.get("queued", 0)
     label = (
@@ -271,13 +274,12 @@ def run_buttons(runner: Runner, slots: TrainingSlots) -> None:
         if queued
         else {IDLE: "Start", RUNNING: "Pause", PAUSED: "Resume", DIVERGED: "Resume"}.get(state, "Start")
     )
-    left, right = st.columns(2)
-    if left.button(
+    if where.button(
         label,
         type="primary",
-        width="stretch",
+        width="content",
         key="run_button",
-        help="Start or pause training. Every setting below can change while it trains.",
+        help="Start or pause training. Every setting in the sidebar can change while it trains.",
     ):
         if queued:
             slots.cancel(runner)
@@ -287,9 +289,9 @@ def run_buttons(runner: Runner, slots: TrainingSlots) -> None:
         else:
             st.session_state["queued"] = slots.request(runner)  # 0: started; else the place in line
         st.rerun()
-    if right.button(
+    if where.button(
         "Reset",
-        width="stretch",
+        width="content",
         key="reset_button",
         help="Back to iteration 0: fresh networks from the same seed and settings.",
     ):
@@ -298,6 +300,11 @@ def run_buttons(runner: Runner, slots: TrainingSlots) -> None:
         runner.reset()
         runner.wait_parked(10)
         st.rerun()
+
+
+def step_controls(runner: Runner) -> None:
+    """The speed (slow motion) and GAN Lab's step buttons, in the sidebar."""
+    state, queued = runner.state, st.session_state.get("queued", 0)
     st.select_slider(
         "Speed (iterations per second)",
         options=list(SPEEDS),
@@ -327,7 +334,7 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
         sync_widgets(config)
     with st.sidebar:
         st.markdown("### Minimax")
-        run_buttons(runner, slots)
+        step_controls(runner)
         st.selectbox(
             "Scene",
             [NO_PRESET, *SCENES],

@@ -23,7 +23,7 @@ def train_page() -> None:
     runner, slots = owner.board(), training_slots()
     controls.sidebar(runner, slots)
     controls.show_notices()  # at the top of the page, where the eye is (not at the foot of the sidebar)
-    controls.scene_bar(runner)
+    controls.scene_bar(runner, slots)
     live_view(runner, slots)
     config = runner.config
     steps = f"k = {config.k}" + (f", {config.g_steps} G steps" if config.g_steps > 1 else "")
