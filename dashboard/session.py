@@ -22,6 +22,10 @@ from . import frames
 # browser on a 2-core machine and a watched run fell from ~65 to 4 it/s (docs/architecture.md).
 TORCH_THREADS = 1
 IDLE_TIMEOUT_S = 30.0
+# A frame is built only after the page read the last one (Runner: `_wanted`), so this is not a rate but a
+# floor: under the page's 0.1 s refresh, the next frame is ready before the next fetch instead of racing it
+# (at 0.1 s a fetch often found the frame it had already drawn: 9.6 frames/s on screen).
+PUBLISH_S = 0.08
 # what trains on each page: the Theory page shows the board's run too (its views of the live run)
 SHOWN_ON = {"board": ("train", "theory"), "line": ("theory",), "job": ("compare",)}
 LEFT_COMPARE = "cancelled: you left the Compare page while it ran"
@@ -61,7 +65,9 @@ class SessionTraining:
     def board(self) -> Runner:
         """The board's runner: made on first use; a stopped one (server shutdown, a test) is replaced."""
         if self._board is None or self._board.state == STOPPED:
-            self._board = Runner(self.initial, threads=TORCH_THREADS, idle_timeout=IDLE_TIMEOUT_S)
+            self._board = Runner(
+                self.initial, threads=TORCH_THREADS, idle_timeout=IDLE_TIMEOUT_S, publish_interval=PUBLISH_S
+            )
         return self._board
 
     def line(self) -> Runner:
