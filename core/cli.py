@@ -21,11 +21,10 @@ import numpy as np
 import torch
 
 from . import evaluation
-from .config import DATA_FIELDS, FIELDS, TYPES, ConfigError, coerce
+from .config import DATA_FIELDS, FIELDS, TYPES, USED_WHEN, ConfigError, coerce
 from .data import mixture_for
 from .export import MAX_ROWS, check_samples_header, npy_data, npy_header, read_run, run_archive, run_config
 from .history import BoundedHistory
-from .losses import LOSSES
 from .metrics import MODE_RULES, generator_metrics
 from .presets import PRESETS
 from .snapshot import Probe
@@ -41,21 +40,6 @@ MAX_SAVED_EVALUATIONS = 2048  # train --save-run keeps at most this many evaluat
 MAX_CSV_LINE = 1000  # characters per line of a sample .csv
 CLIP = 80  # characters of a value echoed in an error line
 # flags that a config ignores unless a condition holds: given anyway, they exit 2 instead of being ignored
-USED_WHEN = {
-    "components": (lambda c: c.dataset == "custom", "is read only with --dataset custom"),
-    "beta1": (lambda c: c.optimizer == "adam", "is Adam's; --optimizer sgd has no moments"),
-    "beta2": (lambda c: c.optimizer == "adam", "is Adam's; --optimizer sgd has no moments"),
-    "modes": (lambda c: c.dataset in ("ring", "grid"), "is read only with --dataset ring or grid"),
-    "radius": (lambda c: c.dataset == "ring", "is read only with --dataset ring"),
-    "spacing": (lambda c: c.dataset == "grid", "is read only with --dataset grid"),
-    "std": (lambda c: c.dataset in ("ring", "grid"), "is read only with --dataset ring or grid"),
-    "clip": (lambda c: LOSSES[c.loss].clip_weights, "is read only by a loss that clips D's weights (--loss wgan)"),
-    "gp_lambda": (
-        lambda c: LOSSES[c.loss].gradient_penalty,
-        "is read only by a loss with a gradient penalty (--loss wgan-gp)",
-    ),
-    "minibatch_kind": (lambda c: c.minibatch_discrimination, "is read only with --minibatch-discrimination"),
-}
 REPORT_KEYS = (
     "iteration",
     "loss_d",
