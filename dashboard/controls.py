@@ -1,4 +1,5 @@
-"""The sidebar: widgets <-> the session runner's TrainConfig, presets, and the config in the URL.
+"""The Train page's controls: the sidebar's widgets <-> the session runner's TrainConfig, the scene bar above
+the board (Start / Pause, Reset, the lecture's scenes), and the config in the URL.
 
 Every widget writes one setting through `runner.update`, so the page, the CLI and the tests share one
 validation. Widget keys are "w_<setting>"; their values are re-read from the runner after every change,
@@ -341,7 +342,7 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
             key="preset",
             on_change=_load_preset,
             args=(runner,),
-            help="A scene of the lecture: its settings from iteration 0; what to watch is said above the views.",
+            help="A scene of the lecture: its settings from iteration 0; what to watch is said under the square views.",
         )
 
         with st.expander("The game", expanded=True):
