@@ -93,14 +93,23 @@ def one_line(message: str) -> str:
     return clip(re.sub(long_word, lambda m: clip(m[0]), message), 5 * CLIP)
 
 
-def _components(text: str):
-    try:
-        rows = [tuple(float(v) for v in row.split(",")) for row in text.split(";") if row.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected rows 'x,y,std,weight;...', got {clip(repr(text))}") from None
-    if not rows or any(len(r) != 4 for r in rows):
-        raise argparse.ArgumentTypeError(f"expected rows 'x,y,std,weight;...', got {clip(repr(text))}")
-    return tuple(rows)
+ROW_FLAGS = {"components": "x,y,std,weight", "points": "x,y"}  # settings given as rows 'a,b;a,b'
+
+
+def _rows(name: str):
+    """An argparse type for a setting given as rows of numbers, ROW_FLAGS[name] each."""
+    shape = ROW_FLAGS[name]
+
+    def parse(text: str):
+        try:
+            rows = [tuple(float(v) for v in row.split(",")) for row in text.split(";") if row.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected rows '{shape};...', got {clip(repr(text))}") from None
+        if not rows or any(len(r) != shape.count(",") + 1 for r in rows):
+            raise argparse.ArgumentTypeError(f"expected rows '{shape};...', got {clip(repr(text))}")
+        return tuple(rows)
+
+    return parse
 
 
 def _typed(name: str):
@@ -146,8 +155,8 @@ def add_setting_flags(parser: argparse.ArgumentParser, names) -> None:
     for name in names:
         meta = FIELDS[name].metadata
         bounds = f" [{meta['low']:g}-{meta['high']:g}]" if meta["low"] is not None else ""
-        if name == "components":
-            parser.add_argument(flag(name), type=_components, help=meta["help"] + " As 'x,y,std,weight;...'.")
+        if name in ROW_FLAGS:
+            parser.add_argument(flag(name), type=_rows(name), help=meta["help"] + f" As '{ROW_FLAGS[name]};...'.")
         elif TYPES[name] is bool:
             parser.add_argument(flag(name), action=argparse.BooleanOptionalAction, default=None, help=meta["help"])
         else:
@@ -530,7 +539,7 @@ def evaluate_file(sub: Parser, args) -> int:
         where = f"{shown}: the run's config: dataset" if source == "the run's config" else "argument --dataset"
         sub.error(f"{where}: {config.dataset} is a {mixture.dim}-D mixture; evaluate scores n x 2 samples")
     report = dict(
-        mixture=dict(dataset=config.dataset, modes=mixture.n_modes, source=source),
+        mixture=dict(dataset=config.dataset, modes=mixture.modal.n_modes, source=source),
         **evaluation.sample_report(
             samples, mixture, k=args.neighbours, seed=args.seed, grid=config.grid_size, rule=args.mode_rule
         ),
@@ -539,7 +548,7 @@ def evaluate_file(sub: Parser, args) -> int:
         print(strict_json(report))
         return 0
     report.update(
-        mixture=f"{config.dataset}, {mixture.n_modes} modes ({source})",
+        mixture=f"{config.dataset}, {mixture.modal.n_modes} modes ({source})",
         mode_rule=f"{args.mode_rule}: {MODE_RULES[args.mode_rule].text}",
     )
     if report["n_used"] < report["n"]:

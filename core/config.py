@@ -33,6 +33,7 @@ MAX_RING_MODES = 32  # a ring of more modes than this is a blur on the board
 
 # ---- what one config may cost: a link or a CLI call cannot ask for more (see `footprint`) -----------------
 MAX_COMPONENTS = 64  # rows of a custom mixture (the largest built-in data set, the 7 x 7 grid, has 49)
+MAX_POINTS = 200  # painted points: each is a component of p_data on the grid (core.data.painted)
 COMPONENT_REACH = 100.0  # |x| and |y| of a custom component's mean (the ring reaches 20, the grid 30)
 MEMORY_BUDGET = 2**30  # bytes: the estimated working set of the costliest phase of one run
 STEP_BUDGET = 2**31  # multiply-adds of one iteration's layers, k + g_steps x (1 + unrolled) passes (~1 s, one core)
@@ -100,6 +101,13 @@ class TrainConfig:
         data=True,
     )
     components: tuple = setting((), "Custom mixture: rows (x, y, std, weight).", effect="data", data=True)
+    points: tuple = setting(
+        (),
+        "Painted data: the points (x, y) drawn on the board, each spread by a brush of 0.05; the metrics count "
+        "the modes fitted by clustering (a stroke, a blob: one mode).",
+        effect="data",
+        data=True,
+    )
     # networks
     hidden: int = setting(
         128, "Units per hidden layer of G and D: capacity of both players.", low=4, high=512, effect="rebuild"
@@ -264,6 +272,7 @@ def shown(value) -> str:
 # Settings a config reads only in some cases, and why: the CLI refuses the others' flags, a link leaves them out.
 USED_WHEN = {
     "components": (lambda c: c.dataset == "custom", "is read only with --dataset custom"),
+    "points": (lambda c: c.dataset == "painted", "is read only with --dataset painted"),
     "beta1": (lambda c: c.optimizer == "adam", "is Adam's; --optimizer sgd has no moments"),
     "beta2": (lambda c: c.optimizer == "adam", "is Adam's; --optimizer sgd has no moments"),
     "modes": (lambda c: c.dataset in ("ring", "grid"), "is read only with --dataset ring or grid"),
@@ -287,8 +296,8 @@ def used(name: str, config: TrainConfig) -> bool:
 def in_words(name: str, old, new) -> str:
     """A change as a notice says it: "spectral norm on", "hidden 64 to 128", "custom components"."""
     label = name.replace("_", " ")
-    if name == "components":
-        return "custom components"
+    if name in ("components", "points"):
+        return "custom components" if name == "components" else f"{len(new)} painted points"
     if isinstance(new, bool):
         return f"{label} {'on' if new else 'off'}"
     old_text, new_text = (f"{v:g}" if isinstance(v, float) else str(v)[:SHOWN_CHARS] for v in (old, new))
@@ -334,10 +343,12 @@ def validate(config: TrainConfig) -> TrainConfig:
     if config.label_smoothing > 0 and not LOSSES[config.loss].targets:
         raise ConfigError("label_smoothing", f"the {config.loss} loss has no targets to smooth; set it to 0")
     _check_shape(config.components)
+    _check_points(config.points)
     try:
         mixture_for(config)
     except ValueError as error:
-        raise ConfigError("components" if config.dataset == "custom" else "modes", str(error)) from None
+        field = {"custom": "components", "painted": "points"}.get(config.dataset, "modes")
+        raise ConfigError(field, str(error)) from None
     _check_components(config.components)
     _check_cost(config)
     return config
@@ -356,6 +367,17 @@ def _check_shape(components: tuple) -> None:
     total = sum(row[3] for row in components)  # floats: 1e308 + 1e308 is inf, no exception
     if not math.isfinite(total):
         raise ConfigError("components", f"the weights must have a finite positive sum, got {total:g}")
+
+
+def _check_points(points: tuple) -> None:
+    """At most MAX_POINTS painted points, each two finite numbers within ±COMPONENT_REACH."""
+    if len(points) > MAX_POINTS:
+        raise ConfigError("points", f"at most {MAX_POINTS} painted points, got {len(points)}")
+    for i, row in enumerate(points, 1):
+        if len(row) != 2:
+            raise ConfigError("points", f"point {i} has {len(row)} numbers; each needs 2: x, y")
+        if not all(math.isfinite(v) and abs(v) <= COMPONENT_REACH for v in row):
+            raise ConfigError("points", f"point {i}: x and y must be finite and within ±{COMPONENT_REACH:g}")
 
 
 def _check_components(components: tuple) -> None:
@@ -378,12 +400,13 @@ def footprint(config: TrainConfig) -> dict[str, tuple[float, tuple[str, ...]]]:
     upper bounds of the peaks measured on this machine above a default run's, not exact counts."""
     c = config
     kernel = c.minibatch_discrimination and c.minibatch_kind == "kernel"
-    modes = len(c.components) if c.dataset == "custom" else c.modes
+    modes = {"custom": len(c.components), "painted": len(c.points)}.get(c.dataset, c.modes)
+    modes_field = {"custom": "components", "painted": "points"}.get(c.dataset, "modes")
     cells = c.grid_size**2
     unroll = (1 + c.unrolled) * (2 if LOSSES[c.loss].gradient_penalty else 1)
     batch = ("batch_size",) if kernel else ()  # the kernel compares each point with a batch of G's samples
     return {
-        "p_data on the grid": (40.0 * modes * cells, ("grid_size", "components" if c.dataset == "custom" else "modes")),
+        "p_data on the grid": (40.0 * modes * cells, ("grid_size", modes_field)),
         "D's surface": (
             cells * (8.0 * c.hidden + 60.0 * c.batch_size * kernel),
             ("grid_size", "hidden", *batch),
@@ -416,8 +439,8 @@ def _culprit(config: TrainConfig, names: tuple[str, ...]) -> str:
     default = TrainConfig()
 
     def ratio(name: str) -> float:
-        if name == "components":
-            return len(config.components) / default.modes
+        if name in ("components", "points"):
+            return len(getattr(config, name)) / default.modes
         return getattr(config, name) / max(getattr(default, name), 1)
 
     return max(names, key=ratio)

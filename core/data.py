@@ -1,4 +1,5 @@
-"""Mixtures of isotropic Gaussians in 1-D or 2-D: analytic density, cell masses and sampling."""
+"""Mixtures of isotropic Gaussians in 1-D or 2-D: analytic density, cell masses and sampling; and painted data,
+samples drawn on the board, with modes fitted by clustering for the metrics that count modes."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial.distance import pdist
 
 if TYPE_CHECKING:  # config.py imports this module
     from .config import TrainConfig
@@ -17,11 +20,15 @@ if TYPE_CHECKING:  # config.py imports this module
 
 @dataclass(frozen=True, eq=False)
 class Mixture:
-    """p(x) = sum_k w_k N(x; mu_k, s_k^2 I). means (K, d), stds (K,), weights (K,) summing to 1."""
+    """p(x) = sum_k w_k N(x; mu_k, s_k^2 I). means (K, d), stds (K,), weights (K,) summing to 1.
+
+    fitted: the modes the metrics count (modes captured, high quality, reverse KL, mode width), when they are
+    not the components themselves: painted data's clusters (`painted`). None: the components are the modes."""
 
     means: np.ndarray
     stds: np.ndarray
     weights: np.ndarray
+    fitted: Mixture | None = None
 
     def __post_init__(self):
         means = np.atleast_2d(np.asarray(self.means, dtype=np.float64))
@@ -38,6 +45,11 @@ class Mixture:
         for name, value in (("means", means), ("stds", stds), ("weights", weights / weights.sum())):
             value.setflags(write=False)
             object.__setattr__(self, name, value)
+
+    @property
+    def modal(self) -> Mixture:
+        """The mixture whose components are the modes the metrics count."""
+        return self.fitted or self
 
     @property
     def dim(self) -> int:
@@ -71,6 +83,8 @@ class Mixture:
     def bounds(self) -> np.ndarray:
         """(d, 2) rows [lo, hi]: a square (equal width on every axis) holding every mode with a margin."""
         lo, hi = self.means.min(0), self.means.max(0)
+        if self.fitted is not None:  # painted: at least the board's first view, so it does not zoom under the brush
+            lo, hi = np.minimum(lo, -PAINT_VIEW), np.maximum(hi, PAINT_VIEW)
         half = float((hi - lo).max()) / 2
         half += max(4 * float(self.stds.max()), 0.25 * max(half, 1.0))
         centre = (lo + hi) / 2
@@ -96,6 +110,27 @@ def custom(components) -> Mixture:
     if rows.shape[0] == 0:
         raise ValueError("a custom mixture needs at least one component")
     return Mixture(rows[:, :2], rows[:, 2], rows[:, 3])
+
+
+BRUSH = 0.05  # a painted sample's spread: painted data is a kernel density estimate of the painted points
+PAINT_VIEW = 2.0  # painted data's view holds at least [-2, 2] on each axis, as the ring's does (with its margin)
+LINK = 0.3  # painted points this close, one after the other (a stroke, a blob), are one mode
+
+
+def painted(points) -> Mixture:
+    """Samples painted on the board, as the data set: each point spread by BRUSH (drawing from it draws a painted
+    point plus a little noise), equally weighted. The modes the metrics count are fitted by single-linkage
+    clustering: points joined by steps of at most LINK are one mode, with the cluster's mean, its spread as
+    the std (the root mean square distance from the mean per axis, with BRUSH), and its share of the points."""
+    xy = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if len(xy) < 2:
+        raise ValueError("painted data needs at least 2 points")
+    labels = fcluster(linkage(pdist(xy), "single"), LINK, "distance")
+    clusters = [xy[labels == k] for k in np.unique(labels)]
+    means = np.stack([c.mean(0) for c in clusters])
+    spread = np.array([((c - c.mean(0)) ** 2).sum(1).mean() / 2 for c in clusters])
+    modes = Mixture(means, np.sqrt(spread + BRUSH**2), np.array([len(c) for c in clusters], dtype=np.float64))
+    return Mixture(xy, np.full(len(xy), BRUSH), np.ones(len(xy)), fitted=modes)
 
 
 def line(means=(-2.0, 0.5, 2.5), stds=(0.4, 0.3, 0.5), weights=(0.3, 0.4, 0.3)) -> Mixture:
@@ -133,9 +168,10 @@ DATASETS: dict[str, tuple[Callable[[TrainConfig], Mixture], dict[str, float]]] =
     "ring": (lambda c: ring(c.modes, c.radius, c.std), dict(modes=8, radius=2.0, std=0.02)),
     "grid": (lambda c: grid(_grid_side(c.modes), c.spacing, c.std), dict(modes=25, spacing=2.0, std=0.05)),
     "custom": (lambda c: custom(c.components), dict()),
+    "painted": (lambda c: painted(c.points), dict()),
     "line": (lambda c: line(), dict(modes=3)),  # the paper's Figure 1: three Gaussians on a line
 }
-PLANE_DATASETS = ("ring", "grid", "custom")  # what the Train page draws; "line" is the Theory page's 1-D run
+PLANE_DATASETS = ("ring", "grid", "custom", "painted")  # what the Train page draws; "line" is the Theory page's 1-D run
 
 
 def mixture_for(config) -> Mixture:

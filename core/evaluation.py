@@ -89,7 +89,7 @@ def inception_score(samples: np.ndarray, mixture: Mixture) -> float:
     reached when every sample is confidently one mode and the modes are used equally, whatever the
     mixture's weights. So with unequal weights a generator can score above p_data itself
     (`data_inception_score`)."""
-    post = mode_posterior(samples, mixture)
+    post = mode_posterior(samples, mixture.modal)
     marginal = post.mean(0)
     with np.errstate(divide="ignore", invalid="ignore"):
         kl = np.where(post > 0, post * (np.log(post) - np.log(marginal)), 0.0).sum(1)
@@ -121,7 +121,7 @@ class _Points:
 def data_inception_score(mixture: Mixture) -> float:
     """The Inception Score of p_data itself, exp(H(w)) for mode weights w (when the modes do not overlap,
     p(y|x) is one-hot and p(y) = w). Not a maximum: K equally used modes score K >= exp(H(w))."""
-    return float(np.exp(entropy(mixture.weights)))
+    return float(np.exp(entropy(mixture.modal.weights)))
 
 
 def _ball_members(
@@ -206,7 +206,7 @@ def sample_report(
         inception_score_data=data_inception_score(mixture),
         **precision_recall(real, x, k),
         modes_captured=stats.modes_captured,
-        modes_total=mixture.n_modes,
+        modes_total=mixture.modal.n_modes,
         mode_rule=rule,
         mode_minimum=MODE_RULES[rule].minimum(len(x)),
         high_quality=stats.high_quality,

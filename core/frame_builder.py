@@ -43,7 +43,7 @@ class FrameBuilder:
 
     def restart(self, gan: GAN | None) -> None:
         """A new run (new networks or a new data set): its own evaluation history, metrics and rate."""
-        modes = tuple(f"mode_{k}" for k in range(gan.mixture.n_modes)) if gan is not None else ()
+        modes = tuple(f"mode_{k}" for k in range(gan.mixture.modal.n_modes)) if gan is not None else ()
         self.eval_history = BoundedHistory(EVAL_COLUMNS + modes, self.capacity)
         self.metrics: Metrics | None = None
         self.evaluated_at = -math.inf

@@ -72,8 +72,10 @@ def mode_statistics(samples: np.ndarray, mixture: Mixture, rule: str = "minimax"
     modes_captured = #{k : counts_k >= MODE_RULES[rule].minimum(n)}, n the number of samples.
     reverse_kl = sum_k q_k log(q_k / p_k), q the share of high-quality samples per mode, p the mode
     weights (0 log 0 = 0). With no high-quality sample at all q is undefined; we report the worst value
-    a single-mode q can reach, log(1 / min_k p_k), since such a G has found no mode.
+    a single-mode q can reach, log(1 / min_k p_k), since such a G has found no mode. The modes are the
+    mixture's `modal` ones (painted data: its fitted clusters).
     """
+    mixture = mixture.modal
     x = np.asarray(samples, dtype=np.float64).reshape(-1, mixture.dim)
     d2 = ((x[:, None, :] - mixture.means[None]) ** 2).sum(-1)
     nearest = d2.argmin(1)
@@ -106,7 +108,9 @@ def mode_width(samples: np.ndarray, mixture: Mixture) -> float:
     the median of a chi distribution with d degrees of freedom (sqrt(2 log 2) = 1.18 in 2-D). 1 for exact
     samples, 2 for modes twice too wide, below 1 for modes too sharp; NaN with no sample near a mode.
     The grid's JSD cannot see this below a cell's width (core.grid); this can. (The cut at 10 stds trims
-    modes more than ~4 times too wide, which then read a little narrower than they are.)"""
+    modes more than ~4 times too wide, which then read a little narrower than they are.) Painted data: its
+    fitted modes."""
+    mixture = mixture.modal
     x = np.asarray(samples, dtype=np.float64).reshape(-1, mixture.dim)
     d2 = ((x[:, None, :] - mixture.means[None]) ** 2).sum(-1)
     nearest = d2.argmin(1) if len(x) else np.zeros(0, dtype=int)
@@ -149,7 +153,7 @@ def generator_metrics(gan, z: torch.Tensor, real: torch.Tensor, *, with_jsd: boo
         d_fake=float(out_fake.mean()),
         d_is_probability=gan.loss.probability,
         modes_captured=stats.modes_captured,
-        modes_total=gan.mixture.n_modes,
+        modes_total=gan.mixture.modal.n_modes,
         high_quality=stats.high_quality,
         reverse_kl=stats.reverse_kl,
         jsd=jsd(samples, gan.mixture, gan.config.grid_size) if with_jsd else math.nan,

@@ -45,7 +45,7 @@ class Probe:
         self.p_data = _frozen_array(mixture.density(self.grid.numpy()).reshape(self.grid_shape))
         self.edges = grid_edges(mixture, c.grid_size)
         self.edges.setflags(write=False)
-        self.modes = _frozen_array(mixture.means)
+        self.modes = _frozen_array(mixture.modal.means)  # the modes the metrics count (painted: the clusters)
 
 
 MESH_SIDE = 21

@@ -19,6 +19,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from core.config import (
     FIELDS,
     MAX_COMPONENTS,
+    MAX_POINTS,
     MAX_RING_MODES,
     SHOWN_CHARS,
     TYPES,
@@ -29,7 +30,7 @@ from core.config import (
     shown,
     used,
 )
-from core.data import DATASETS, PLANE_DATASETS
+from core.data import DATASETS, LINK, PLANE_DATASETS
 from core.export import run_archive
 from core.losses import LOSSES
 from core.models import ACTIVATIONS, LATENTS
@@ -436,6 +437,7 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
                     options=_options(STDS, config.std),
                     format_func=_fmt,
                 )
+            st.caption(painted_caption(runner))
             custom_editor(runner)
 
         with st.expander("Networks (rebuilds the run)", expanded=False):
@@ -560,8 +562,11 @@ def custom_editor(runner: Runner) -> None:
 
 
 def add_mode(runner: Runner, x: float, y: float) -> None:
-    """A click on the p_data view: the current modes plus one at (x, y), as a custom mixture."""
+    """A click on the p_data view: the current modes plus one at (x, y), as a custom mixture (painted data
+    gains a point instead)."""
     config, snap = runner.config, runner.snapshot(touch=False)
+    if config.dataset == "painted":
+        return paint(runner, [[x, y]])
     rows = (
         list(config.components)
         if config.dataset == "custom"
@@ -570,15 +575,48 @@ def add_mode(runner: Runner, x: float, y: float) -> None:
     apply(runner, dataset="custom", components=(*rows, (round(x, 3), round(y, 3), rows[0][2] if rows else 0.1, 1.0)))
 
 
+def painted_caption(runner: Runner) -> str:
+    """How to paint, and what the painted data set is now."""
+    config = runner.config
+    how = "Tick *paint data* on the p_g vs p_data view and drag: each stroke's points join the data set."
+    if config.dataset != "painted":
+        return f"Painted data: {how}"
+    modes = runner.snapshot(touch=False).metrics.modes_total
+    return (
+        f"Painted data: {len(config.points)} of at most {MAX_POINTS} points, {modes} modes fitted for the "
+        f"metrics (points within {LINK:g} of each other, a stroke or a blob, are one mode). {how} Pick another data "
+        "set to start a new painting."
+    )
+
+
+def paint(runner: Runner, stroke) -> None:
+    """A stroke painted on the p_data view (a list of [x, y] from the component, untrusted): added to the painted
+    data set, or starting one. G and D carry on against it (a new p_data, core.config.effects)."""
+    try:
+        points = tuple((round(float(x), 3), round(float(y), 3)) for x, y in list(stroke)[: MAX_POINTS + 1])
+    except (TypeError, ValueError):
+        return notify("Not applied: a painted stroke must be points (x, y).", "warning")
+    config = runner.config
+    before = config.points if config.dataset == "painted" else ()
+    room = MAX_POINTS - len(before)
+    if len(points) > room:
+        notify(f"Painted data holds at most {MAX_POINTS} points: {max(room, 0)} of this stroke's {len(points)} kept.")
+        points = points[: max(room, 0)]
+    if len(before) + len(points) < 2:
+        return notify("Paint at least two points (drag a stroke) to make a data set.")
+    apply(runner, dataset="painted", points=before + points)
+
+
 # ---- the config in the URL ---------------------------------------------------------------------------------
 URL_SKIPPED = ("steps", "eval_every")  # a headless run's settings: the board neither uses nor shares them
 VIEW_PARAMS = ("present", "speed")  # a link's view of the board (presentation mode, slow motion), not a setting
 MAX_NOTES = 8  # a link's notice lists this many problems, then how many more
+ROWS = {"components": MAX_COMPONENTS, "points": MAX_POINTS}  # settings a link writes as rows: "x,y;x,y"
 
 
 def _encode(name: str, value) -> str:
     """A setting as the URL writes it: the shortest text that reads back as the same value."""
-    if name == "components":
+    if name in ROWS:
         return ";".join(",".join(_number(v) for v in row) for row in value)
     if isinstance(value, bool):
         return str(value).lower()
@@ -594,14 +632,14 @@ def _read(name: str, raw: str, notes: list[str]):
     """One URL value as its setting's type, clamped into the range the page's widget offers (the setting's
     own, or the narrower WIDGET_RANGES one) with a note. Raises ConfigError for a value it cannot use."""
     value: object = raw
-    if name == "components":
-        rows = [row for row in raw.split(";") if row.strip()]
-        if len(rows) > MAX_COMPONENTS:  # counted before a single number is parsed
-            raise ConfigError(name, f"at most {MAX_COMPONENTS} components, got {len(rows)}")
+    if name in ROWS:
+        rows, most = [row for row in raw.split(";") if row.strip()], ROWS[name]
+        if len(rows) > most:  # counted before a single number is parsed
+            raise ConfigError(name, f"at most {most} {name}, got {len(rows)}")
         value = [row.split(",") for row in rows]
     value = coerce(name, value)
     if name == "dataset" and value in DATASETS and value not in PLANE_DATASETS:
-        raise ConfigError(name, "the Theory page's 1-D data set; the board draws a ring, a grid or a custom mixture")
+        raise ConfigError(name, "the Theory page's 1-D data set; the board draws a plane's data set")
     if TYPES[name] in (int, float) and FIELDS[name].metadata["low"] is not None:
         if not math.isfinite(value):
             raise ConfigError(name, "must be a finite number")

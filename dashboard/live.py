@@ -55,9 +55,14 @@ def live_view(runner: Runner, slots: TrainingSlots) -> None:
             frame=payload(runner.snapshot(), include_static=False),
         ),
         on_add_mode_change=lambda: None,
+        on_paint_change=lambda: None,
         on_state_change=lambda: None,
     )
     click = result.get("add_mode") if result else None
     if click:
         controls.add_mode(runner, float(click["x"]), float(click["y"]))
+        st.rerun()
+    stroke = result.get("paint") if result else None
+    if stroke:
+        controls.paint(runner, stroke.get("points"))
         st.rerun()

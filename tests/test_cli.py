@@ -4,6 +4,7 @@ Each command runs in this process through core.cli.main (what `python -m core` c
 process, for what only a process shows: the exit status and no traceback."""
 
 import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -434,3 +435,12 @@ def test_json_output_is_strict(cli, monkeypatch):
     for line in run.stdout.splitlines():
         report = json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} in the JSON"))
         assert report["mode_width"] is None and report["non_finite"] == ["mode_width"]
+
+
+def test_the_cli_trains_on_painted_points_and_refuses_them_elsewhere(cli):
+    run = cli("train", "--dataset", "painted", "--points", "0,0;0.1,0;0.2,0;2,2;2.1,2.1", "--steps", "20",
+              "--eval-every", "20", "--threads", "1")  # fmt: skip
+    assert run.returncode in (0, None) and "iteration 20/20" in run.stdout
+    assert re.search(r"modes [0-2]/2 ", run.stdout)  # the two strokes are the two modes counted
+    refused = cli("train", "--points", "0,0;1,1", "--steps", "1")
+    assert refused.returncode == 2 and "--points" in refused.stderr and "--dataset painted" in refused.stderr

@@ -231,3 +231,30 @@ def test_slow_motion_caps_the_rate_and_g_steps_reach_the_runner(server, browser)
         assert errors == []
     finally:
         context.close()
+
+
+def test_a_painted_data_set_trains(server, browser):
+    """Two strokes painted on the p_data view become the data set, two modes for the metrics; G and D carry on."""
+    context, page, errors = board(browser, server)
+    try:
+        page.locator('[data-opt="paint"]').check()
+        canvas = page.locator('[data-view="data"]').bounding_box()
+        for row in (0.3, 0.7):  # two horizontal strokes, far apart
+            y = canvas["y"] + row * canvas["height"]
+            page.mouse.move(canvas["x"] + 0.3 * canvas["width"], y)
+            page.mouse.down()
+            page.mouse.move(canvas["x"] + 0.5 * canvas["width"], y, steps=12)
+            page.mouse.up()
+            page.wait_for_function("new URLSearchParams(location.search).get('dataset') === 'painted'", timeout=30_000)
+        page.wait_for_function(
+            "document.querySelector('[data-stat=\"modes\"]').textContent.endsWith('/ 2')", timeout=30_000
+        )
+        points = dict(re.findall(r"([a-z]+)=([^&]*)", page.url))["points"]
+        assert points.count("%3B") + points.count(";") >= 6  # both strokes' points, ';' between them
+        page.get_by_role("button", name="Start", exact=True).click()
+        page.wait_for_function("Number(document.getElementById('minimax-iteration').textContent) > 20", timeout=60_000)
+        page.get_by_role("button", name="Pause", exact=True).click()
+        page.locator(".mm-area-data").screenshot(path=ARTIFACTS / "lecture-painted.png")
+        assert errors == []
+    finally:
+        context.close()

@@ -209,18 +209,20 @@ def board_configs(draw) -> TrainConfig:
         changes.update(modes=draw(hs.integers(*RING_MODES)), radius=draw(_in("radius")))
     elif dataset == "grid":
         changes.update(modes=draw(hs.integers(*GRID_SIDES)) ** 2, spacing=draw(_in("spacing")))
-    else:
+    elif dataset == "custom":
         row = hs.tuples(
             hs.floats(-100, 100), hs.floats(-100, 100), _in("std"), hs.floats(0.01, 1e3, allow_infinity=False)
         )
         changes["components"] = tuple(draw(hs.lists(row, min_size=1, max_size=8)))
+    else:
+        changes["points"] = tuple(draw(hs.lists(hs.tuples(hs.floats(-100, 100), hs.floats(-100, 100)), min_size=2)))
     changes["dataset"] = dataset
     choices = dict(
         loss=list(LOSSES), activation=list(ACTIVATIONS), latent=list(LATENTS), minibatch_kind=list(MINIBATCH)
     )
     choices["optimizer"] = ["adam", "sgd"]
     for name in FIELDS:
-        if name in changes or name in ("dataset", "modes", "components") or not draw(hs.booleans()):
+        if name in changes or name in ("dataset", "modes", "components", "points") or not draw(hs.booleans()):
             continue
         if name in choices:
             changes[name] = draw(hs.sampled_from(choices[name]))

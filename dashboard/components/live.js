@@ -341,8 +341,9 @@ const HTML = `
   <figure class="mm-panel mm-area-data">
     <figcaption><b>p<sub>g</sub> vs p<sub>data</sub></b>
       <label><input type="checkbox" data-opt="density"> density of p<sub>g</sub></label>
-      <label><input type="checkbox" data-opt="manifold"> manifold</label></figcaption>
-    <canvas data-view="data" title="Click to add a mode to a custom mixture"></canvas>
+      <label><input type="checkbox" data-opt="manifold"> manifold</label>
+      <label title="Drag on this view to paint data points: they become the data set (painted data), and each stroke one mode for the metrics"><input type="checkbox" data-opt="paint"> paint data</label></figcaption>
+    <canvas data-view="data" title="Click to add a mode to a custom mixture; tick 'paint data' and drag to paint points"></canvas>
     <div class="mm-legend"><span><i class="mm-sw mm-sw-data"></i> p<sub>data</sub></span>
       <span><i class="mm-dot mm-dot-real"></i> real samples</span><span><i class="mm-dot mm-dot-fake"></i> G(z), z fixed</span></div>
   </figure>
@@ -413,12 +414,37 @@ function setup(parent, setTriggerValue) {
     box.addEventListener("change", () => { state.opts[box.dataset.opt] = box.checked; if (state.last) draw(state, state.last); });
   });
   const dataCanvas = root.querySelector('[data-view="data"]');
-  dataCanvas.addEventListener("click", (event) => {
-    if (!state.last) return;
+  const at = (event) => {  // the event's point in the data plane's coordinates
     const rect = dataCanvas.getBoundingClientRect();
     const P = plane({ canvas: { width: rect.width, height: rect.height } }, state.last.bounds);
-    state.setTriggerValue("add_mode", { x: P.ix(event.clientX - rect.left), y: P.iy(event.clientY - rect.top) });
+    return [P.ix(event.clientX - rect.left), P.iy(event.clientY - rect.top)];
+  };
+  dataCanvas.addEventListener("click", (event) => {
+    if (!state.last || state.opts.paint) return;
+    const [x, y] = at(event);
+    state.setTriggerValue("add_mode", { x, y });
   });
+  // painting: a stroke's points, PAINT_STEP apart in the plane (closer than core.data.LINK: one stroke, one
+  // mode), drawn as they come and sent when the button is released
+  dataCanvas.addEventListener("pointerdown", (event) => {
+    if (!state.last || !state.opts.paint) return;
+    dataCanvas.setPointerCapture(event.pointerId);
+    state.stroke = [at(event)];
+    paintStroke(state);
+  });
+  dataCanvas.addEventListener("pointermove", (event) => {
+    if (!state.stroke) return;
+    const p = at(event), q = state.stroke[state.stroke.length - 1];
+    if (Math.hypot(p[0] - q[0], p[1] - q[1]) >= PAINT_STEP) { state.stroke.push(p); paintStroke(state); }
+  });
+  const release = () => {
+    if (!state.stroke) return;
+    const points = state.stroke.map(([x, y]) => [+x.toFixed(3), +y.toFixed(3)]);
+    state.stroke = null;
+    state.setTriggerValue("paint", { points });
+  };
+  dataCanvas.addEventListener("pointerup", release);
+  dataCanvas.addEventListener("pointercancel", release);
   new ResizeObserver(() => { if (state.last) draw(state, state.last); }).observe(root);
   return state;
 }
@@ -635,6 +661,16 @@ function showModel(state, d) {
     line.textContent = `● ${where}: ${m[slot].join("; ")}`;
     slots.appendChild(line);
   }
+}
+
+// ---- painting data ------------------------------------------------------------------------------------------
+const PAINT_STEP = 0.1;  // plane units between two painted points of a stroke
+
+function paintStroke(state) {  // the stroke so far, over the view, until the page's next frame redraws it
+  const canvas = state.root.querySelector('[data-view="data"]'), ctx = canvas.getContext("2d");
+  const P = plane(ctx, state.last.bounds);
+  ctx.fillStyle = "rgba(60, 40, 120, 0.85)";
+  for (const [x, y] of state.stroke) { ctx.beginPath(); ctx.arc(P.px(x), P.py(y), 3 * DPR, 0, 2 * Math.PI); ctx.fill(); }
 }
 
 // ---- the scene and presentation mode ----------------------------------------------------------------------

@@ -112,7 +112,7 @@ def metric_range(metric: str, config: TrainConfig) -> tuple[float, float]:
     """The values `metric` can take for `config`: 0 to its mixture's number of modes for modes captured, 0 to 1
     for shares and D's probabilities, 0 to log 2 for the JSD, 0 to log(1 / the least mode weight) for the reverse
     KL (all of G's mass on that mode); a critic's scores and the losses are unbounded."""
-    mixture = mixture_for(config)
+    mixture = mixture_for(config).modal  # the modes the metrics count
     if metric == "modes_captured":
         return 0.0, float(mixture.n_modes)
     if metric == "high_quality" or (metric in ("d_real", "d_fake") and LOSSES[config.loss].probability):
