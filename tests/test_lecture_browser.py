@@ -2,6 +2,7 @@
 from a link, from the buttons and from a presenter's keys, presentation mode on a projector-sized window, and a
 queued tab's one message and badge. Screenshots go to test-artifacts/."""
 
+import contextlib
 import re
 
 import pytest
@@ -31,15 +32,22 @@ def browser():
         yield b
 
 
+@contextlib.contextmanager
 def board(browser, url, width=1920, height=1080, scale=1.0):
+    """A tab of its own (a session of its own) on the board at url, closed after; the page must raise no
+    JavaScript error meanwhile."""
     context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=scale)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(url)
-    page.wait_for_selector("#minimax-iteration", timeout=90_000)
-    page.wait_for_function("document.querySelector('[data-stat=\"state\"]').textContent !== ''", timeout=60_000)
-    return context, page, errors
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.wait_for_selector("#minimax-iteration", timeout=90_000)
+        page.wait_for_function("document.querySelector('[data-stat=\"state\"]').textContent !== ''", timeout=60_000)
+        yield page
+        assert errors == []
+    finally:
+        context.close()
 
 
 def collapse_sidebar(page):
@@ -66,20 +74,15 @@ def iteration(page) -> int:
 @pytest.mark.parametrize("width, height, scale", [(1920, 1080, 1.0), (1024, 768, 1.0), (1280, 720, 1.5)])
 def test_the_header_s_labels_show_with_the_sidebar_collapsed(server, browser, width, height, scale):
     """1280x720 at device scale 1.5 is a 1920x1080 screen at 150 % zoom."""
-    context, page, errors = board(browser, server, width, height, scale)
-    try:
+    with board(browser, server, width, height, scale) as page:
         collapse_sidebar(page)
         assert page.evaluate(COVERED) == []
         assert page.locator(".mm-label").count() == 11
         page.screenshot(path=ARTIFACTS / f"lecture-collapsed-{width}x{height}@{scale:g}.png")
-        assert errors == []
-    finally:
-        context.close()
 
 
 def test_a_scene_link_selects_the_scene_and_shows_what_to_watch(server, browser):
-    context, page, errors = board(browser, f"{server}/?preset=wgan-gp")
-    try:
+    with board(browser, f"{server}/?preset=wgan-gp") as page:
         assert heading(page) == f"Scene {SCENES.index('wgan-gp') + 1} of {len(SCENES)}: wgan-gp"
         selected = page.evaluate(
             "() => { const box = document.querySelector('.st-key-preset'); const input = box.querySelector('input'); "
@@ -88,14 +91,10 @@ def test_a_scene_link_selects_the_scene_and_shows_what_to_watch(server, browser)
         assert "wgan-gp" in selected
         assert page.inner_text('[data-stat="scene-watch"]') == PRESETS["wgan-gp"].watch
         assert page.locator('[data-stat="scene"]').is_visible()
-        assert errors == []
-    finally:
-        context.close()
 
 
 def test_next_scene_mid_run_restarts_it_and_the_url_says_so_at_once(server, browser):
-    context, page, errors = board(browser, server)
-    try:
+    with board(browser, server) as page:
         assert "preset=ring8" in page.url  # a bare link is scene 1, and its URL says so without a click
         page.get_by_role("button", name="Start", exact=True).click()
         page.wait_for_function("Number(document.getElementById('minimax-iteration').textContent) > 30", timeout=90_000)
@@ -112,14 +111,10 @@ def test_next_scene_mid_run_restarts_it_and_the_url_says_so_at_once(server, brow
         page.keyboard.press("PageUp")
         wait_scene_in_url(page, SCENES[1])
         page.get_by_role("button", name="Pause", exact=True).click()
-        assert errors == []
-    finally:
-        context.close()
 
 
 def test_presentation_mode_fits_a_projector(server, browser):
-    context, page, errors = board(browser, f"{server}/?present=1")
-    try:
+    with board(browser, f"{server}/?present=1") as page:
         collapse_sidebar(page)
         page.wait_for_selector(".mm-root.mm-present")
         sizes = page.evaluate("""() => {
@@ -137,46 +132,35 @@ def test_presentation_mode_fits_a_projector(server, browser):
         assert page.evaluate(COVERED) == []
         assert "present=1" in page.url
         page.screenshot(path=ARTIFACTS / "lecture-present-1920x1080.png")
-        assert errors == []
-    finally:
-        context.close()
 
 
 def test_a_queued_tab_says_its_place_once(browser):
-    with dashboard_server(env={"MINIMAX_MAX_TRAINING": "1"}) as url:
-        first, page_a, _ = board(browser, url)
-        second, page_b, errors = board(browser, url)
-        try:
-            page_a.get_by_role("button", name="Start", exact=True).click()
-            page_a.wait_for_function("document.querySelector('[data-stat=\"state\"]').textContent === 'running'")
-            page_b.get_by_role("button", name="Start", exact=True).click()
-            page_b.wait_for_function(
-                "document.querySelector('[data-stat=\"state\"]').textContent === 'queued, number 1'", timeout=30_000
-            )
-            page_b.wait_for_timeout(2500)  # the line is asked again every second: still one message
-            page_b.screenshot(path=ARTIFACTS / "lecture-queued.png")
-            shown = page_b.evaluate(
-                "() => [...document.querySelectorAll('[data-testid=\"stAlert\"]')].map(e => e.innerText)"
-            )
-            assert len([text for text in shown if "in line" in text]) == 1, shown
-            page_a.get_by_role("button", name="Pause", exact=True).click()  # the slot frees: B starts by itself
-            page_b.wait_for_function(
-                "document.querySelector('[data-stat=\"state\"]').textContent === 'running'", timeout=60_000
-            )
-            page_b.wait_for_function(  # and its message goes with the next run of the page
-                "![...document.querySelectorAll('[data-testid=\"stAlert\"]')]"
-                ".some(e => e.innerText.includes('in line'))",
-                timeout=30_000,
-            )
-            assert errors == []
-        finally:
-            second.close()
-            first.close()
+    capped = dashboard_server(env={"MINIMAX_MAX_TRAINING": "1"})  # one training slot for the whole server
+    with capped as url, board(browser, url) as page_a, board(browser, url) as page_b:
+        page_a.get_by_role("button", name="Start", exact=True).click()
+        page_a.wait_for_function("document.querySelector('[data-stat=\"state\"]').textContent === 'running'")
+        page_b.get_by_role("button", name="Start", exact=True).click()
+        page_b.wait_for_function(
+            "document.querySelector('[data-stat=\"state\"]').textContent === 'queued, number 1'", timeout=30_000
+        )
+        page_b.wait_for_timeout(2500)  # the line is asked again every second: still one message
+        page_b.screenshot(path=ARTIFACTS / "lecture-queued.png")
+        shown = page_b.evaluate(
+            "() => [...document.querySelectorAll('[data-testid=\"stAlert\"]')].map(e => e.innerText)"
+        )
+        assert len([text for text in shown if "in line" in text]) == 1, shown
+        page_a.get_by_role("button", name="Pause", exact=True).click()  # the slot frees: B starts by itself
+        page_b.wait_for_function(
+            "document.querySelector('[data-stat=\"state\"]').textContent === 'running'", timeout=60_000
+        )
+        page_b.wait_for_function(  # and its message goes with the next run of the page
+            "![...document.querySelectorAll('[data-testid=\"stAlert\"]')].some(e => e.innerText.includes('in line'))",
+            timeout=30_000,
+        )
 
 
 def test_the_model_overview_lights_the_player_that_updated(server, browser):
-    context, page, errors = board(browser, server)
-    try:
+    with board(browser, server) as page:
         model = page.locator(".mm-model")
         assert "max_G E_z [log D(G(z))]" in page.inner_text('[data-model="g-objective"]')
         page.get_by_role("button", name="D step", exact=True).click()
@@ -188,15 +172,11 @@ def test_the_model_overview_lights_the_player_that_updated(server, browser):
         page.wait_for_function("document.querySelector('.mm-model').classList.contains('mm-on-g')")
         assert "mm-on-d" not in model.get_attribute("class")
         model.screenshot(path=ARTIFACTS / "lecture-model-g-step.png")
-        assert errors == []
-    finally:
-        context.close()
 
 
 def test_the_longest_scene_name_shows_whole_in_the_sidebar(server, browser):
     longest = max(SCENES, key=len)
-    context, page, errors = board(browser, f"{server}/?preset={longest}", 1280, 800)
-    try:
+    with board(browser, f"{server}/?preset={longest}", 1280, 800) as page:
         fits = page.evaluate(  # the select shows its value in an input: the text's width against the input's
             """(name) => {
                  const input = document.querySelector('.st-key-preset input');
@@ -208,14 +188,10 @@ def test_the_longest_scene_name_shows_whole_in_the_sidebar(server, browser):
             longest,
         )
         assert fits[0] == longest and fits[1] <= fits[2], fits
-        assert errors == []
-    finally:
-        context.close()
 
 
 def test_slow_motion_caps_the_rate_and_g_steps_reach_the_runner(server, browser):
-    context, page, errors = board(browser, f"{server}/?speed=2&g_steps=3")
-    try:
+    with board(browser, f"{server}/?speed=2&g_steps=3") as page:
         page.get_by_role("button", name="Start", exact=True).click()
         page.wait_for_function("Number(document.getElementById('minimax-iteration').textContent) >= 1", timeout=60_000)
         started = page.evaluate("performance.now()")
@@ -228,15 +204,11 @@ def test_slow_motion_caps_the_rate_and_g_steps_reach_the_runner(server, browser)
         d, g = (int(v) for v in page.inner_text('[data-stat="updates"]').split("/"))
         assert (d, g) == (done, 3 * done)  # k = 1 D update, then 3 G updates, per iteration
         assert "G, then 3 updates" in page.inner_text('[data-model="g-updates"]')
-        assert errors == []
-    finally:
-        context.close()
 
 
 def test_a_painted_data_set_trains(server, browser):
     """Two strokes painted on the p_data view become the data set, two modes for the metrics; G and D carry on."""
-    context, page, errors = board(browser, server)
-    try:
+    with board(browser, server) as page:
         page.locator('[data-opt="paint"]').check()
         canvas = page.locator('[data-view="data"]').bounding_box()
         for row in (0.3, 0.7):  # two horizontal strokes, far apart
@@ -255,6 +227,3 @@ def test_a_painted_data_set_trains(server, browser):
         page.wait_for_function("Number(document.getElementById('minimax-iteration').textContent) > 20", timeout=60_000)
         page.get_by_role("button", name="Pause", exact=True).click()
         page.locator(".mm-area-data").screenshot(path=ARTIFACTS / "lecture-painted.png")
-        assert errors == []
-    finally:
-        context.close()
