@@ -34,6 +34,7 @@ MAX_RING_MODES = 32  # a ring of more modes than this is a blur on the board
 # ---- what one config may cost: a link or a CLI call cannot ask for more (see `footprint`) -----------------
 MAX_COMPONENTS = 64  # rows of a custom mixture (the largest built-in data set, the 7 x 7 grid, has 49)
 MAX_POINTS = 200  # painted points: each is a component of p_data on the grid (core.data.painted)
+ROW_DATASETS = {"custom": "components", "painted": "points"}  # data sets made of rows, and the setting holding them
 COMPONENT_REACH = 100.0  # |x| and |y| of a custom component's mean (the ring reaches 20, the grid 30)
 MEMORY_BUDGET = 2**30  # bytes: the estimated working set of the costliest phase of one run
 STEP_BUDGET = 2**31  # multiply-adds of one iteration's layers, k + g_steps x (1 + unrolled) passes (~1 s, one core)
@@ -347,7 +348,7 @@ def validate(config: TrainConfig) -> TrainConfig:
     try:
         mixture_for(config)
     except ValueError as error:
-        field = {"custom": "components", "painted": "points"}.get(config.dataset, "modes")
+        field = ROW_DATASETS.get(config.dataset, "modes")
         raise ConfigError(field, str(error)) from None
     _check_components(config.components)
     _check_cost(config)
@@ -400,8 +401,8 @@ def footprint(config: TrainConfig) -> dict[str, tuple[float, tuple[str, ...]]]:
     upper bounds of the peaks measured on this machine above a default run's, not exact counts."""
     c = config
     kernel = c.minibatch_discrimination and c.minibatch_kind == "kernel"
-    modes = {"custom": len(c.components), "painted": len(c.points)}.get(c.dataset, c.modes)
-    modes_field = {"custom": "components", "painted": "points"}.get(c.dataset, "modes")
+    modes_field = ROW_DATASETS.get(c.dataset, "modes")
+    modes = len(getattr(c, modes_field)) if c.dataset in ROW_DATASETS else c.modes
     cells = c.grid_size**2
     unroll = (1 + c.unrolled) * (2 if LOSSES[c.loss].gradient_penalty else 1)
     batch = ("batch_size",) if kernel else ()  # the kernel compares each point with a batch of G's samples

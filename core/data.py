@@ -23,12 +23,15 @@ class Mixture:
     """p(x) = sum_k w_k N(x; mu_k, s_k^2 I). means (K, d), stds (K,), weights (K,) summing to 1.
 
     fitted: the modes the metrics count (modes captured, high quality, reverse KL, mode width), when they are
-    not the components themselves: painted data's clusters (`painted`). None: the components are the modes."""
+    not the components themselves: painted data's clusters (`painted`). None: the components are the modes.
+    view_at_least: `bounds` holds at least [-view_at_least, view_at_least] on each axis (painted data: the
+    canvas must not zoom under the brush)."""
 
     means: np.ndarray
     stds: np.ndarray
     weights: np.ndarray
     fitted: Mixture | None = None
+    view_at_least: float = 0.0
 
     def __post_init__(self):
         means = np.atleast_2d(np.asarray(self.means, dtype=np.float64))
@@ -83,8 +86,7 @@ class Mixture:
     def bounds(self) -> np.ndarray:
         """(d, 2) rows [lo, hi]: a square (equal width on every axis) holding every mode with a margin."""
         lo, hi = self.means.min(0), self.means.max(0)
-        if self.fitted is not None:  # painted: at least the board's first view, so it does not zoom under the brush
-            lo, hi = np.minimum(lo, -PAINT_VIEW), np.maximum(hi, PAINT_VIEW)
+        lo, hi = np.minimum(lo, -self.view_at_least), np.maximum(hi, self.view_at_least)
         half = float((hi - lo).max()) / 2
         half += max(4 * float(self.stds.max()), 0.25 * max(half, 1.0))
         centre = (lo + hi) / 2
@@ -130,7 +132,7 @@ def painted(points) -> Mixture:
     means = np.stack([c.mean(0) for c in clusters])
     spread = np.array([((c - c.mean(0)) ** 2).sum(1).mean() / 2 for c in clusters])
     modes = Mixture(means, np.sqrt(spread + BRUSH**2), np.array([len(c) for c in clusters], dtype=np.float64))
-    return Mixture(xy, np.full(len(xy), BRUSH), np.ones(len(xy)), fitted=modes)
+    return Mixture(xy, np.full(len(xy), BRUSH), np.ones(len(xy)), fitted=modes, view_at_least=PAINT_VIEW)
 
 
 def line(means=(-2.0, 0.5, 2.5), stds=(0.4, 0.3, 0.5), weights=(0.3, 0.4, 0.3)) -> Mixture:

@@ -133,15 +133,18 @@ class Runner:
     def update(self, **changes) -> dict[str, str]:
         """Change settings live; applied before the next iteration. Returns every setting that changed (those
         a change brings along included, such as a data set's defaults) with how it takes effect
-        (`core.config.effects`: "live", "discriminator" or "rebuild", which restarts from iteration 0).
+        (`core.config.effects`: "live", "discriminator", "data" or "rebuild", which restarts from iteration 0).
         Raises ConfigError (naming the setting) for a bad value, and nothing is applied."""
         with self._cond:
             self._check_alive()
-            target = self._target.replace(**changes)
-            changed = effects(self._target.changed(target))
-            self._target = self._pending = target
-            self._ensure_thread()
-            self._cond.notify_all()
+            return self._retarget(self._target.replace(**changes))
+
+    def _retarget(self, target: TrainConfig) -> dict[str, str]:
+        """(Holding the lock.) `target` is the config from the next iteration on: what changed, and how."""
+        changed = effects(self._target.changed(target))
+        self._target = self._pending = target
+        self._ensure_thread()
+        self._cond.notify_all()
         return changed
 
     def reset(self) -> None:
@@ -161,15 +164,11 @@ class Runner:
         with self._cond:
             self._check_alive()
             target = validate(config)
-            changed = effects(self._target.changed(target))
-            self._target = self._pending = target
             self._reset_requested = True
             self._units.clear()
             if self._state != RUNNING:
                 self._state, self._message = IDLE, "new settings at iteration 0: press start"
-            self._ensure_thread()
-            self._cond.notify_all()
-        return changed
+            return self._retarget(target)
 
     def set_pace(self, iterations_per_second: float | None) -> None:
         """Slow motion: while running, start an iteration at most every 1 / iterations_per_second seconds and
@@ -293,7 +292,8 @@ class Runner:
             return ", ".join(in_words(f, getattr(old, f), getattr(config, f)) for f in fields)
 
         rebuild, new_data, new_d = rebuild_fields(changes), data_fields(changes), discriminator_fields(changes)
-        if rebuild or (new_data and mixture_for(config).dim != gan.mixture.dim):  # a 1-D p_data needs 1-D players
+        mixture = mixture_for(config) if new_data else gan.mixture
+        if rebuild or mixture.dim != gan.mixture.dim:  # a 1-D p_data needs 1-D players
             self._build(config)
             self._rebuilds += 1
             self._set_message(f"rebuilt the networks ({said(rebuild + new_data)}): restarted at iteration 0")
@@ -305,7 +305,7 @@ class Runner:
         else:
             gan.set_live(config)
         if new_data:
-            gan.replace_data(config)
+            gan.replace_data(mixture)
             self._frames.restart(gan)  # the evaluation history is the old p_data's (its modes): a new one
             notes.append(f"new p_data ({said(new_data)}): G and D keep their weights and go on against it")
         if notes:

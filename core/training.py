@@ -17,7 +17,7 @@ import torch
 from torch.func import functional_call
 
 from .config import TrainConfig
-from .data import mixture_for
+from .data import Mixture, mixture_for
 from .losses import LOSSES, Loss, clip_weights_, gradient_penalty
 from .models import LATENTS, build_discriminator, build_players, frozen
 from .remedies import HistoricalAverage, feature_matching, unrolled_parameters
@@ -118,11 +118,11 @@ class GAN:
         self.opt_d = make_optimizer(config.optimizer, self.D.parameters(), config.lr_d, (config.beta1, config.beta2))
         self.average_d = HistoricalAverage()
 
-    def replace_data(self, config: TrainConfig) -> None:
-        """A new p_data of the same dimension (another data set, a mode added): G, D, their optimizers and the
-        counters stay, and the next minibatch of data comes from it. Call after set_live or
-        replace_discriminator has taken the config."""
-        self.mixture = mixture_for(config)
+    def replace_data(self, mixture: Mixture) -> None:
+        """A new p_data of the same dimension (another data set, a mode added), built from the config that
+        set_live or replace_discriminator took: G, D, their optimizers and the counters stay, and the next
+        minibatch of data comes from it."""
+        self.mixture = mixture
 
     def latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return LATENTS[self.config.latent](n, self.config.latent_dim, generator or self.rng)

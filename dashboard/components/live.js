@@ -682,10 +682,9 @@ function showScene(state, scene) {  // what to watch, under the square views: pl
 }
 
 function present(state, on) {  // projector sizes: the views' text at 16 px, and the page's (live.css, .mm-presenting)
-  TEXT = on ? PRESENT_TEXT : BOARD_TEXT;
+  TEXT = on ? PRESENT_TEXT : BOARD_TEXT;  // the caller draws the frame next, at these sizes
   state.root.classList.toggle("mm-present", on);
   document.body.classList.toggle("mm-presenting", on);
-  if (state.last) draw(state, state.last);
 }
 
 // ---- the frame route's health ---------------------------------------------------------------------------
