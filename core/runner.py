@@ -7,6 +7,10 @@ replaces by one reference swap at most every `publish_interval` seconds.
 A snapshot costs more than a training iteration (D on the whole grid is ~10-20 ms here), so the thread
 builds a new one only once the previous one has been read: a watched run publishes every
 `publish_interval`, an unwatched one spends nothing on pictures (benchmarks/train_speed.py measures both).
+While it trains, the frame is built on the runner's frame thread from a `Still` (copies of G and D at that
+iteration) and training goes on; every other frame (a step's, a pause's, a command's, slow motion's) is built
+by the training thread itself once the frame thread is done, so frames are published in the order of their
+iterations and the one after a command shows exactly where the run stands.
 
 Slow motion (`set_pace`) is the runner's, not a setting: it changes when iterations happen, not what they
 compute. A paced run waits on the condition variable between iterations (a command wakes it at once) and
@@ -15,6 +19,7 @@ publishes a frame after every iteration, so each update can be seen.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import numbers
@@ -22,6 +27,7 @@ import threading
 import time
 import weakref
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import torch
 
@@ -29,7 +35,7 @@ from .config import TrainConfig, data_fields, discriminator_fields, effects, in_
 from .data import mixture_for
 from .frame_builder import FrameBuilder
 from .history import BoundedHistory
-from .snapshot import Probe, Snapshot
+from .snapshot import Probe, Snapshot, Still, frame_copies
 from .training import GAN, divergence_text
 
 IDLE, RUNNING, PAUSED, DIVERGED, STOPPED = "idle", "running", "paused", "diverged", "stopped"
@@ -90,6 +96,9 @@ class Runner:
         self._paced_at = -math.inf  # when the last paced iteration began
         self._snapshot: Snapshot | None = None  # the frame readers get: replaced by one reference swap
         self._wanted = self._dirty = False  # a reader asked for a frame since the last; the run moved since
+        self._frame_thread: ThreadPoolExecutor | None = None  # builds the frames of a running run, one at a time
+        self._frame_job: Future | None = None  # the frame being built there
+        self._copies: tuple | None = None  # G and D with copies for the frame thread (frame_copies)
         self._build(self._target)
         self._publish(evaluate_now=True)
         _alive.add(self)
@@ -272,11 +281,16 @@ class Runner:
         its widgets' callbacks hold it until Streamlit drops the session (server.disconnectedSessionTTL,
         120 s, and later: expired sessions go only when the session storage is next written), and the
         download button's callable stays in Streamlit's media manager after its session has gone."""
-        for name in ("_gan", "_probe", "_checkpoint", "_history"):
+        with contextlib.suppress(Exception):  # a frame that failed now has nobody to tell
+            self._settle()
+        if self._frame_thread is not None:
+            self._frame_thread.shutdown(wait=True)
+        for name in ("_gan", "_probe", "_checkpoint", "_history", "_copies"):
             vars(self).pop(name, None)
         self._frames.free()
 
     def _build(self, config: TrainConfig) -> None:
+        self._settle()
         self._gan = GAN(config)
         self._probe = Probe(self._gan)
         self._history = BoundedHistory(TRAIN_COLUMNS, self.history_capacity)
@@ -285,6 +299,7 @@ class Runner:
         self._checkpoint = self._gan.state()
 
     def _apply(self, config: TrainConfig) -> None:
+        self._settle()
         gan, old = self._gan, self._gan.config
         changes = old.changed(config)
 
@@ -312,6 +327,24 @@ class Runner:
             self._set_message("; ".join(notes) + ", training goes on")
         self._probe = Probe(gan)  # the noise and grids depend on view settings; same seed, same draws
         self._checkpoint = gan.state()
+
+    def _show(self, gan: GAN | Still, probe: Probe, history: dict, frame: dict) -> None:
+        self._snapshot = self._frames.build(gan, probe, history, **frame)
+
+    def _frame_pool(self) -> ThreadPoolExecutor:
+        if self._frame_thread is None:
+            threads = (self.threads,) if self.threads else (torch.get_num_threads(),)
+            self._frame_thread = ThreadPoolExecutor(
+                1, thread_name_prefix=f"{self.name}-frames", initializer=torch.set_num_threads, initargs=threads
+            )
+        return self._frame_thread
+
+    def _settle(self) -> None:
+        """Wait for the frame being built on the frame thread, if any (~10-30 ms): then this thread may use the
+        frame builder. What went wrong there is raised here (the loop reports it)."""
+        job, self._frame_job = self._frame_job, None
+        if job is not None:
+            job.result()
 
     def _set_message(self, message: str) -> None:
         with self._cond:
@@ -347,7 +380,7 @@ class Runner:
                             unit, nap = None, min(nap, due - now)
                         else:
                             self._paced_at = now
-                    if pending or reset or unit or self._dirty:
+                    if pending or reset or unit or self._dirty or self._frame_job is not None:
                         self._busy = True
                         break
                     self._busy = False
@@ -373,6 +406,7 @@ class Runner:
         if unit is None:  # just paused: show the frame where training stopped
             if self._dirty:
                 self._publish(evaluate_now=True)
+            self._settle()  # parked only with that frame published
             return
         gan, started = self._gan, time.monotonic()
         problem = gan.advance(unit)  # the weights are checked with each frame (_publish)
@@ -390,10 +424,13 @@ class Runner:
                 self._units.popleft()
                 stepped_last = not self._units
         now = time.monotonic()
-        if stepped_last or pace is not None or (self._wanted and self._frames.due(now)):
+        if stepped_last or pace is not None:
             self._publish(evaluate_now=stepped_last or self._frames.evaluation_due(now), pace=pace)
+        elif self._wanted and self._frames.due(now) and (self._frame_job is None or self._frame_job.done()):
+            self._publish(evaluate_now=self._frames.evaluation_due(now), beside=True)
 
     def _diverged(self, problem: str) -> None:
+        self._settle()
         gan = self._gan
         at, c = gan.iteration, gan.config
         gan.load_state(self._checkpoint)
@@ -408,9 +445,11 @@ class Runner:
             )
             self._cond.notify_all()
 
-    def _publish(self, evaluate_now: bool, pace: float | None = None) -> None:
+    def _publish(self, evaluate_now: bool, pace: float | None = None, beside: bool = False) -> None:
         """Check the weights (a run past its bounds is diverged, not shown), keep this point as the last good
-        one, and publish its frame (`pace`: slow motion's, for D's surface to be drawn in each frame)."""
+        one, and publish its frame (`pace`: slow motion's, for D's surface to be drawn in each frame): built
+        here, or with `beside` on the frame thread from a still of this iteration while training goes on."""
+        self._settle()  # the frame before this one is published first
         gan = self._gan
         weights_bad = gan.finite(weights=True)
         if weights_bad:
@@ -418,10 +457,8 @@ class Runner:
         self._checkpoint = gan.state()
         with self._cond:
             state, message = self._state, self._message
-        self._snapshot = self._frames.build(
-            gan,
-            self._probe,
-            self._history,
+        frame = dict(
+            now=time.monotonic(),
             state=state,
             message=message,
             running=state == RUNNING,
@@ -430,6 +467,12 @@ class Runner:
             evaluate_now=evaluate_now,
             pace=pace,
         )
+        if beside:
+            self._copies = frame_copies(gan, self._copies)
+            still = Still(gan, *self._copies[2:])
+            self._frame_job = self._frame_pool().submit(self._show, still, self._probe, self._history.arrays(), frame)
+        else:
+            self._show(gan, self._probe, self._history.arrays(), frame)
         self._dirty = self._wanted = False
         with self._cond:
             self._cond.notify_all()

@@ -6,16 +6,19 @@ arrays are read-only, so a reader can never see a half-written frame.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import nn
 
 from .config import TrainConfig
 from .grid import grid_edges
+from .losses import LOSSES, Loss
 from .metrics import Metrics
-from .models import frozen
+from .models import Discriminator, frozen
 from .training import GAN
 
 
@@ -110,7 +113,33 @@ class Snapshot:
         return np.stack(cols, 1) if cols else np.zeros((0, 0))
 
 
-def picture(gan: GAN, probe: Probe, *, with_surface: bool = True) -> dict:
+class Still:
+    """The run at one iteration, for building its frame while training goes on: copies of G and D holding
+    that iteration's weights (`frame_copies`), and what a frame reads of the GAN (`picture`,
+    core.metrics.generator_metrics). The copies are the still's alone until its frame is built."""
+
+    judge = GAN.judge  # reads only D and the config
+
+    def __init__(self, gan: GAN, G: nn.Module, D: Discriminator):
+        self.G, self.D, self.config, self.mixture = G, D, gan.config, gan.mixture
+        self.iteration, self.d_steps, self.g_steps = gan.iteration, gan.d_steps, gan.g_steps
+
+    @property
+    def loss(self) -> Loss:
+        return LOSSES[self.config.loss]
+
+
+def frame_copies(gan: GAN, copies: tuple | None) -> tuple:
+    """(live G, live D, copy of G, copy of D) with the copies holding the live weights now: the copies of
+    `copies` when they are of the same networks (loading weights, ~0.1 ms), else new ones (a new D, a new run)."""
+    if copies is None or copies[0] is not gan.G or copies[1] is not gan.D:
+        copies = (gan.G, gan.D, copy.deepcopy(gan.G), copy.deepcopy(gan.D))
+    for live, held in zip(copies[:2], copies[2:], strict=True):
+        held.load_state_dict(live.state_dict())
+    return copies
+
+
+def picture(gan: GAN | Still, probe: Probe, *, with_surface: bool = True) -> dict:
     """The arrays of a snapshot that change with every frame: samples, the gradient field and (the
     costliest: D on every grid cell) D's surface.
 
