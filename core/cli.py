@@ -1,4 +1,4 @@
-"""python -m core: train headless and print the dashboard's numbers, or list the presets.
+"""python -m core: train headless and print the dashboard's numbers, list the presets, sweep seeds, or explore a grid.
 
 Every TrainConfig setting is a flag (`--lr-d 2e-3`); flags override the preset. Bad input exits with
 status 2 and one line naming the flag.
@@ -65,6 +65,7 @@ class Parser(argparse.ArgumentParser):
     train: Parser  # the subcommands' parsers, set on the top-level one by build_parser
     evaluate: Parser
     sweep: Parser
+    explore: Parser
 
     def error(self, message):  # one line, no usage block, no long value echoed whole
         self.exit(2, f"{self.prog}: error: {one_line(message)}\n")
@@ -258,6 +259,9 @@ def build_parser() -> Parser:
         default=os.cpu_count() or 1,
         help=f"torch intra-op threads, 1-{MAX_THREADS} (default: all cores)",
     )
+    from . import explore_cli  # it builds on this module's flags
+
+    parser.explore = explore_cli.add_parser(commands)
     parser.train, parser.evaluate, parser.sweep = train, evaluate_, sweep_
     return parser
 
@@ -455,6 +459,10 @@ def main(argv=None) -> int:
         return evaluate_file(parser.evaluate, args)
     if args.command == "sweep":
         return sweep_seeds(parser.sweep, args)
+    if args.command == "explore":
+        from . import explore_cli
+
+        return explore_cli.main(parser.explore, args)
     config = _config(parser.train, args, FIELDS)
     if args.save_run is not None and args.save_run.suffix.lower() != ".npz":
         parser.train.error(f"argument --save-run: the file must end in .npz, got {clip(repr(str(args.save_run)))}")

@@ -143,29 +143,37 @@ def _parse_config(text: str) -> dict:
     return config
 
 
+def read_arrays(path, checks: dict) -> dict[str, np.ndarray]:
+    """The members named in `checks` that a .npz archive (a path or a binary file) holds, each one's header
+    checked by checks[name](shape, dtype) before its data is decompressed; never unpickles. ValueError with the
+    reason for anything else: not a zip, a zip directory over MAX_CENTRAL_DIRECTORY, a bad member."""
+    fp = path if hasattr(path, "read") else open(path, "rb")  # noqa: SIM115  # closed below
+    try:
+        _check_central_directory(fp)
+        with zipfile.ZipFile(fp) as archive:
+            names = set(archive.namelist())
+            return {name: _member(archive, name, check) for name, check in checks.items() if name + ".npy" in names}
+    except ZIP_ERRORS as error:
+        raise ValueError(f"cannot be read as a zip archive ({str(error).splitlines()[0][:80]})") from None
+    finally:
+        if fp is not path:
+            fp.close()
+
+
 def read_run(path) -> tuple[dict, np.ndarray]:
     """(config as a dict, {} if the archive has none; samples) from a run archive (a path or a binary file);
     never unpickles. Checked before anything is decompressed, ValueError with the reason otherwise: the
     config is a JSON object of at most MAX_CONFIG_CHARS characters nesting at most MAX_CONFIG_DEPTH levels;
     the samples an n x 1 or n x 2 array of numbers, 1 <= n <= MAX_ROWS. The config's keys and values are
     returned as stored: `run_config` checks them."""
-    fp = path if hasattr(path, "read") else open(path, "rb")  # noqa: SIM115  # closed below
-    try:
-        _check_central_directory(fp)
-        with zipfile.ZipFile(fp) as archive:
-            names = set(archive.namelist())
-            if "samples.npy" not in names:
-                raise ValueError("a run archive needs a 'samples' array")
-            samples = _member(archive, "samples", lambda shape, dtype: check_samples_header(shape, dtype, (1, 2)))
-            config = {}
-            if "config.npy" in names:
-                config = _parse_config(str(_member(archive, "config", _check_config_header)[()]))
-    except ZIP_ERRORS as error:
-        raise ValueError(f"cannot be read as a zip archive ({str(error).splitlines()[0][:80]})") from None
-    finally:
-        if fp is not path:
-            fp.close()
-    return config, samples
+    arrays = read_arrays(
+        path,
+        dict(samples=lambda shape, dtype: check_samples_header(shape, dtype, (1, 2)), config=_check_config_header),
+    )
+    if "samples" not in arrays:
+        raise ValueError("a run archive needs a 'samples' array")
+    config = _parse_config(str(arrays["config"][()])) if "config" in arrays else {}
+    return config, arrays["samples"]
 
 
 def run_config(stored: dict) -> TrainConfig:
