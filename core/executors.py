@@ -9,11 +9,16 @@ as runs finish, in any order. A run is `core.explore.run_cell` on one torch thre
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import multiprocessing
 import os
+import signal
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
 
 import torch
 
@@ -70,12 +75,6 @@ def ray(configs: list[TrainConfig], workers: int, address: str | None, cancel: t
         import ray as ray_module
     except ImportError:
         raise ExecutorUnavailable(f"Ray is not installed: {RAY_INSTALL}") from None
-    import contextlib
-    import logging
-    import signal
-    import socket
-    from pathlib import Path
-
     # ray.init makes SIGTERM exit this process (sys.exit) and leaves it so: put the handler back after shutdown
     main_thread = threading.current_thread() is threading.main_thread()
     sigterm = signal.getsignal(signal.SIGTERM) if main_thread else None
