@@ -32,17 +32,19 @@ class ExecutorUnavailable(RuntimeError):
     """The executor cannot run here (Ray not installed, no cluster at that address); says what to do."""
 
 
-def run_one_thread(config: TrainConfig) -> dict:
+def run_one_thread(config: TrainConfig, cancel: threading.Event | None = None) -> dict:
     """A run as every executor computes it: one torch thread (a worker per core, not threads per worker)."""
     torch.set_num_threads(1)
-    return run_cell(config)
+    return run_cell(config, cancel)
 
 
 def serial(configs: list[TrainConfig], workers: int, address: str | None, cancel: threading.Event | None = None):
+    """In this thread; `cancel` stops the run in progress too (within core.explore.CANCEL_EVERY iterations)."""
     for i, config in enumerate(configs):
-        if cancel is not None and cancel.is_set():
+        try:
+            yield i, run_one_thread(config, cancel)
+        except InterruptedError:
             return
-        yield i, run_one_thread(config)
 
 
 def local(configs: list[TrainConfig], workers: int, address: str | None, cancel: threading.Event | None = None):

@@ -29,6 +29,7 @@ import json
 import math
 import os
 import re
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ MAX_VALUES = 32  # values on one axis
 MAX_SEEDS = 64
 MAX_STEPS = 1_000_000
 MAX_RUNS = 20_000  # cells x seeds of one exploration (a 32 x 32 grid with 16 seeds is 16,384)
+CANCEL_EVERY = 25  # iterations between two looks at a serial run's cancel event (~0.1 s of the default run)
 MAX_MESSAGE = 200  # characters of a failed run's message that are kept
 NOT_ON_AN_AXIS = ("seed", "steps", "eval_every", *ROW_DATASETS.values())  # --seeds and --steps give these
 _RANGE = re.compile(r"^\s*([^:]+):([^:]+):(\d{1,3})(log)?\s*$")
@@ -163,10 +165,10 @@ def failed(message: str) -> dict:
     )
 
 
-def run_cell(config: TrainConfig) -> dict:
+def run_cell(config: TrainConfig, cancel: threading.Event | None = None) -> dict:
     """Train `config` for config.steps iterations from config.seed and report the run (module docstring): a pure
     function of the config; one torch thread is the caller's to set. Never raises for a run that goes wrong:
-    the outcome says it."""
+    the outcome says it. `cancel` set: InterruptedError within CANCEL_EVERY iterations (nothing to record)."""
     started = time.perf_counter()
     report = failed("")
     try:
@@ -176,6 +178,8 @@ def run_cell(config: TrainConfig) -> dict:
         second_half = [m for m in marks if m > config.steps / 2] or marks[-1:]
         modes, metrics = [], None
         while gan.iteration < config.steps:
+            if cancel is not None and gan.iteration % CANCEL_EVERY == 0 and cancel.is_set():
+                raise InterruptedError("cancelled")
             problem = gan.advance(check_weights=gan.iteration % 50 == 49)
             if problem:
                 report.update(outcome="diverged", diverged_at=gan.iteration, message=problem[:MAX_MESSAGE])
@@ -195,6 +199,8 @@ def run_cell(config: TrainConfig) -> dict:
             d_fake=metrics.d_fake,
             outcome=outcome(modes, metrics.modes_total, diverged=False),
         )
+    except InterruptedError:
+        raise
     except Exception as error:  # a refused combination or a bug: recorded, the grid goes on
         report.update(outcome="failed", message=f"{type(error).__name__}: {error}"[:MAX_MESSAGE])
     finally:

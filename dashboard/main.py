@@ -13,6 +13,7 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts dashboard/ on the path, no
     sys.path.insert(0, str(ROOT))
 
 from dashboard.screens.compare import compare_page  # noqa: E402
+from dashboard.screens.explore import explore_page  # noqa: E402
 from dashboard.screens.theory import theory_page  # noqa: E402
 from dashboard.screens.train import train_page  # noqa: E402
 from dashboard.session import session_training  # noqa: E402
@@ -20,10 +21,18 @@ from dashboard.session import session_training  # noqa: E402
 # 350 px: the longest scene name (remedy-minibatch-discrimination) shows whole in the sidebar's select; open
 # on a desktop, collapsed on a narrow screen (Streamlit's "auto" with a width)
 st.set_page_config(page_title="Minimax — GANs, live", page_icon="◐", layout="wide", initial_sidebar_state=350)
+
+
+def explore() -> None:
+    """The Explore page, whose "Open on Train" goes to the Train page registered below."""
+    explore_page(PAGES["train"])
+
+
 PAGES = {
     "train": st.Page(train_page, title="Train", icon=":material/play_circle:", url_path="train", default=True),
     "theory": st.Page(theory_page, title="Theory", icon=":material/function:", url_path="theory"),
     "compare": st.Page(compare_page, title="Compare", icon=":material/compare_arrows:", url_path="compare"),
+    "explore": st.Page(explore, title="Explore", icon=":material/grid_on:", url_path="explore"),
 }
 page = st.navigation(list(PAGES.values()))
 # the session's owner pauses or cancels what trains off screen before the page on screen runs

@@ -1,10 +1,10 @@
 """Who owns what: one owner of everything a browser session trains, one cap on training per server.
 
-`SessionTraining` holds the session's board runner, the Theory page's 1-D runner and the Compare page's
-job. The router (`dashboard/main.py`) tells it which page is on screen before the page runs, and it
-pauses or cancels what is not: pages never reach into each other to stop what they started. Everything
-that trains is admitted by the server-wide `TrainingSlots`, the Compare job included. The session's end
-(`st.cache_resource`'s on_release) revokes the frame tokens and stops every thread.
+`SessionTraining` holds the session's board runner, the Theory page's 1-D runner and the page jobs: the Compare
+page's comparison and the Explore page's exploration. The router (`dashboard/main.py`) tells it which page is on
+screen before the page runs, and it pauses or cancels what is not: pages never reach into each other to stop what
+they started. Everything that trains is admitted by the server-wide `TrainingSlots`, the page jobs included. The
+session's end (`st.cache_resource`'s on_release) revokes the frame tokens and stops every thread.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import streamlit as st
 
 from core.comparison import CompareJob
 from core.config import TrainConfig
+from core.exploration_job import ExploreJob
 from core.runner import RUNNING, STOPPED, Runner
 from core.slots import TrainingSlots
 
@@ -26,9 +27,14 @@ IDLE_TIMEOUT_S = 30.0
 # floor: under the page's 0.1 s refresh, the next frame is ready before the next fetch instead of racing it
 # (at 0.1 s a fetch often found the frame it had already drawn: 9.6 frames/s on screen).
 PUBLISH_S = 0.08
-# what trains on each page: the Theory page shows the board's run too (its views of the live run)
-SHOWN_ON = {"board": ("train", "theory"), "line": ("theory",), "job": ("compare",)}
-LEFT_COMPARE = "cancelled: you left the Compare page while it ran"
+# what trains on each page: the Theory page shows the board's run too (its views of the live run); a page job
+# (keyed by its page) only on its own page
+SHOWN_ON = {"board": ("train", "theory"), "line": ("theory",), "compare": ("compare",), "explore": ("explore",)}
+# each page job: what its page calls it, in the words said when it is cancelled
+JOBS = {"compare": "comparison", "explore": "exploration"}
+LEFT = {page: f"cancelled: you left the {page.capitalize()} page while it ran" for page in JOBS}
+LEFT_COMPARE, LEFT_EXPLORE = LEFT["compare"], LEFT["explore"]
+Job = CompareJob | ExploreJob  # a runner's state and start (the slots admit it), cancel(reason), join(timeout)
 
 # The paper's 1-D picture trains its own small GAN on the Theory page (same runner, data dimension 1).
 LINE_CONFIG = TrainConfig(
@@ -60,7 +66,17 @@ class SessionTraining:
         self.page = "train"
         self._board: Runner | None = None
         self._line: Runner | None = None
-        self.job: CompareJob | None = None
+        self.jobs: dict[str, Job | None] = dict.fromkeys(JOBS)  # each page's job, the last one started there
+
+    @property
+    def job(self) -> CompareJob | None:
+        """The Compare page's comparison."""
+        return self.jobs["compare"]  # type: ignore[return-value]  # only compare() puts a job here
+
+    @property
+    def explore_job(self) -> ExploreJob | None:
+        """The Explore page's exploration."""
+        return self.jobs["explore"]  # type: ignore[return-value]
 
     def board(self) -> Runner:
         """The board's runner: made on first use; a stopped one (server shutdown, a test) is replaced."""
@@ -77,46 +93,60 @@ class SessionTraining:
         return self._line
 
     def show(self, page: str) -> None:
-        """`page` is on screen now: a run that is not shown pauses (and leaves the slots' queue), a
-        comparison that is not shown is cancelled."""
+        """`page` is on screen now: a run that is not shown pauses (and leaves the slots' queue), a page job
+        that is not shown is cancelled."""
         self.page = page
         for runner, where in ((self._board, SHOWN_ON["board"]), (self._line, SHOWN_ON["line"])):
             if runner is not None and page not in where:
                 self.slots.cancel(runner)
                 if runner.state == RUNNING:
                     runner.pause()
-        if self.job is not None and page not in SHOWN_ON["job"]:
-            self.cancel_job(LEFT_COMPARE)
+        for owner_page in JOBS:
+            if page not in SHOWN_ON[owner_page]:
+                self.cancel_job(LEFT[owner_page], owner_page)
 
-    def compare(self, job: CompareJob) -> int:
-        """Make `job` this session's comparison (a running one is cancelled) and ask for a slot: 0 if it
-        started, else its place in line. The session's runs pause first: one training thread per tab."""
+    def start_job(self, page: str, job: Job) -> int:
+        """Make `job` `page`'s job (the one it replaces is cancelled, and so is any other page's) and ask for a
+        slot: 0 if it started, else its place in line. The session's runs pause first: one training thread per
+        tab."""
         for runner in (self._board, self._line):
             if runner is not None:
                 self.slots.cancel(runner)
                 runner.pause(wait=True)
-        if self.job is not None:
-            self.cancel_job("cancelled: a new comparison was started")
-        self.job = job
-        return self.slots.request(job)
+        for other in JOBS:
+            self.cancel_job(f"cancelled: a new {JOBS[page]} was started", other)
+        self.jobs[page] = job
+        return self.slots.request(job)  # type: ignore[arg-type]  # a job has a runner's state and start
 
-    def waiting(self) -> int:
-        """0 unless the comparison waits for a slot; then it asks again (a free slot starts it) and its
-        place in line is returned."""
-        job = self.job
+    def compare(self, job: CompareJob) -> int:
+        """Make `job` this session's comparison: `start_job` on the Compare page."""
+        return self.start_job("compare", job)
+
+    def explore(self, job: ExploreJob) -> int:
+        """Make `job` this session's exploration: `start_job` on the Explore page."""
+        return self.start_job("explore", job)
+
+    def waiting(self, page: str = "compare") -> int:
+        """0 unless `page`'s job waits for a slot; then it asks again (a free slot starts it) and its place in
+        line is returned."""
+        job = self.jobs[page]
         if job is None or job.state != "idle":
             return 0
-        return self.slots.request(job)
+        return self.slots.request(job)  # type: ignore[arg-type]
 
-    def cancel_job(self, reason: str = "cancelled") -> None:
-        if self.job is not None:
-            self.slots.cancel(self.job)
-            self.job.cancel(reason)
+    def cancel_job(self, reason: str = "cancelled", page: str = "compare") -> None:
+        """Cancel `page`'s job (if it has one not stopped yet) and give up its place in line."""
+        job = self.jobs[page]
+        if job is not None:
+            self.slots.cancel(job)  # type: ignore[arg-type]
+            job.cancel(reason)
 
     def release(self) -> None:
-        """The session ended: tokens revoked, places in line given up, threads stopped. No join on the
-        comparison: Streamlit calls this on its event loop, and the sweep ends within an iteration."""
-        self.cancel_job()
+        """The session ended: tokens revoked, places in line given up, threads stopped. No join on the page
+        jobs: Streamlit calls this on its event loop, and a comparison ends within an iteration, an exploration
+        within a run."""
+        for page in JOBS:
+            self.cancel_job("cancelled", page)
         for runner in (self._board, self._line):
             if runner is not None:
                 _release(runner)

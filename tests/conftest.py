@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
+import types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     long claims start early on both workers and the short tests fill in around them."""
     trains = lambda item: bool({"sweeps", "trajectories"} & set(getattr(item, "fixturenames", ())))
     items.sort(key=lambda item: (not trains(item), item.get_closest_marker("slow") is None))
+
+
+@pytest.fixture
+def plain_main(monkeypatch):
+    """Spawned workers import the parent's __main__ (multiprocessing's rule): under pytest an earlier AppTest in
+    the same process leaves its page script there, which a worker would run. `python -m core` is the real
+    parent, whose __main__ is guarded; here the workers get an empty one."""
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
 
 
 def runner_threads() -> list[threading.Thread]:

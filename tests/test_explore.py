@@ -104,6 +104,15 @@ def test_a_run_is_a_pure_function_of_its_config():
     assert 0 <= first["modes_captured"] <= 8 and 0 <= first["jsd"] <= math.log(2)
 
 
+def test_a_cancel_stops_a_serial_run_within_its_iterations_and_records_nothing_of_it():
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(InterruptedError):
+        run_cell(BASE.replace(steps=10**6), cancel)  # a million iterations: stopped at the first look
+    result = Exploration(small_grid())
+    assert run_exploration(result, "serial", cancel=cancel).done == 0 and not (result.outcome >= 0).any()
+
+
 def test_a_diverging_cell_is_recorded_as_diverged_and_the_grid_goes_on():
     grid = Grid(BASE, parse_axis("lr_d=5e-4,100"), None, (0,), 30)
     result = run_exploration(Exploration(grid), "serial", workers=1)
@@ -122,7 +131,7 @@ def test_a_refused_combination_is_a_failed_cell_not_a_failed_grid():
     assert "failed" not in (outcomes[0][0], outcomes[0][1], outcomes[1][0])
 
 
-def test_local_processes_give_the_serial_numbers():
+def test_local_processes_give_the_serial_numbers(plain_main):
     """The issue's fast-tier grid: 2 x 2 cells x 2 seeds, one spawned process per core."""
     grid = small_grid(steps=200)
     serial = run_exploration(Exploration(grid), "serial", workers=1)
@@ -214,7 +223,7 @@ def test_bad_explore_flags_exit_2_with_one_line(argv, flag, capsys, tmp_path, mo
     assert not list(tmp_path.iterdir())  # nothing written
 
 
-def test_explore_json_is_strict_and_complete(capsys, tmp_path):
+def test_explore_json_is_strict_and_complete(capsys, tmp_path, plain_main):
     out = tmp_path / "e.npz"
     argv = ["explore", "--x", "lr_d=1e-4,1e-3", "--seeds", "2", "--steps", "30", "--out", str(out), "--json"]
     assert main([*argv, "--workers", "1", *SMALL_FLAGS]) == 0

@@ -79,7 +79,7 @@ def test_an_address_where_no_cluster_answers_is_refused_at_once(no_thread_leak):
 
 
 @pytest.mark.slow
-def test_ray_computes_the_same_runs_as_local_and_leaves_no_process(no_thread_leak):
+def test_ray_computes_the_same_runs_as_local_and_leaves_no_process(no_thread_leak, plain_main):
     need_ray()
     import ray as ray_module
 
