@@ -1,22 +1,17 @@
-"""Two configurations' sweeps trained one after the other on a thread of their own: the Compare page's job.
-
-It trains like a runner, so it is admitted like one: `core.slots.TrainingSlots` starts it when a slot is
-free (its `state` and `start` are a runner's), and counts it while it trains. Its owner (the session's
-`dashboard.session.SessionTraining`) cancels it when its page leaves the screen or its session ends.
-"""
+"""Two configurations' sweeps trained one after the other on a thread of their own: the Compare page's job
+(a `core.background.BackgroundJob`: admitted by the training slots, cancelled by its owner)."""
 
 from __future__ import annotations
 
-import threading
-
 import torch
 
+from .background import BackgroundJob
 from .config import TrainConfig
-from .runner import IDLE, RUNNING, STOPPED
+from .runner import STOPPED
 from .sweep import SweepResult, run_sweep
 
 
-class CompareJob:
+class CompareJob(BackgroundJob):
     """Sweeps of `seeds` seeds x `steps` iterations per configuration. States: idle (made, waiting for a slot)
     -> running (its thread trains) -> stopped (finished, cancelled or failed: `error` says which)."""
 
@@ -24,28 +19,7 @@ class CompareJob:
         self.configs, self.seeds, self.steps = configs, seeds, steps
         self.results: dict[str, SweepResult] = {}
         self.done_steps = 0
-        self.error: str | None = None
-        self._cancel = threading.Event()
-        self._reason = "cancelled"
-        self._lock = threading.Lock()
-        self.thread = threading.Thread(target=self._run, name="minimax-compare", daemon=True)
-
-    def start(self) -> None:
-        """Start training (idempotent; what the slots call once one is free). A job cancelled while it
-        waited never starts."""
-        with self._lock:
-            if not self.thread.is_alive() and self.thread.ident is None and not self._cancel.is_set():
-                self.thread.start()
-
-    @property
-    def state(self) -> str:
-        if self.thread.is_alive():
-            return RUNNING
-        return STOPPED if self.thread.ident is not None or self._cancel.is_set() else IDLE
-
-    @property
-    def running(self) -> bool:
-        return self.thread.is_alive()
+        super().__init__("minimax-compare")
 
     @property
     def fraction(self) -> float:
@@ -76,9 +50,3 @@ class CompareJob:
             if self.state != STOPPED:
                 self._reason = self.error = reason
                 self._cancel.set()
-
-    def join(self, timeout: float) -> bool:
-        """Wait for the thread to end; True if it has (or never started)."""
-        if self.thread.ident is not None:
-            self.thread.join(timeout)
-        return not self.thread.is_alive()

@@ -1,8 +1,6 @@
 """An exploration's missing runs trained one after another on a thread of their own: the Explore page's job.
 
-It trains like a runner, so it is admitted like one: `core.slots.TrainingSlots` starts it when a slot is free (its
-`state` and `start` are a runner's) and counts it while it trains. Its owner (the session's
-`dashboard.session.SessionTraining`) cancels it when its page leaves the screen or its session ends. The runs are
+A `core.background.BackgroundJob`: admitted by the training slots, cancelled by its owner. The runs are
 `core.executors`' "serial" ones on one torch thread, the same numbers as any other executor's; a cancel stops
 the run in progress within core.explore.CANCEL_EVERY iterations (that run is not recorded).
 
@@ -13,15 +11,15 @@ attribute, as the runner publishes its frames, so a page never reads a run half-
 from __future__ import annotations
 
 import copy
-import threading
 import time
 
+from .background import BackgroundJob
 from .executors import run_exploration
 from .explore import Exploration
-from .runner import IDLE, RUNNING, STOPPED
+from .runner import IDLE, STOPPED
 
 
-class ExploreJob:
+class ExploreJob(BackgroundJob):
     """The missing runs of `result`. States: idle (made, waiting for a slot) -> running (its thread trains) ->
     stopped (finished, cancelled or failed: `error` says which; None when every run is done)."""
 
@@ -29,31 +27,10 @@ class ExploreJob:
         self._result = copy.deepcopy(result)  # the thread's own (the caller's is never written): only it records
         self.snapshot: Exploration = copy.deepcopy(result)  # what readers see, replaced whole after each run
         self.total = len(result.grid.runs())
-        self.error: str | None = None
         self.trained = 0  # runs this job computed (a resumed file's earlier runs are not counted)
         self.started_at: float | None = None
         self.last_run_at: float | None = None
-        self._cancel = threading.Event()
-        self._reason = "cancelled"
-        self._lock = threading.Lock()
-        self.thread = threading.Thread(target=self._run, name="minimax-explore", daemon=True)
-
-    def start(self) -> None:
-        """Start training (idempotent; what the slots call once one is free). A job cancelled while it waited
-        never starts."""
-        with self._lock:
-            if not self.thread.is_alive() and self.thread.ident is None and not self._cancel.is_set():
-                self.thread.start()
-
-    @property
-    def state(self) -> str:
-        if self.thread.is_alive():
-            return RUNNING
-        return STOPPED if self.thread.ident is not None or self._cancel.is_set() else IDLE
-
-    @property
-    def running(self) -> bool:
-        return self.thread.is_alive()
+        super().__init__("minimax-explore")
 
     @property
     def cancelling(self) -> bool:
@@ -110,9 +87,3 @@ class ExploreJob:
                 self._cancel.set()
             if state == IDLE:
                 self.error = reason
-
-    def join(self, timeout: float) -> bool:
-        """Wait for the thread to end; True if it has (or never started)."""
-        if self.thread.ident is not None:
-            self.thread.join(timeout)
-        return not self.thread.is_alive()

@@ -34,7 +34,7 @@ SHOWN_ON = {"board": ("train", "theory"), "line": ("theory",), "compare": ("comp
 JOBS = {"compare": "comparison", "explore": "exploration"}
 LEFT = {page: f"cancelled: you left the {page.capitalize()} page while it ran" for page in JOBS}
 LEFT_COMPARE, LEFT_EXPLORE = LEFT["compare"], LEFT["explore"]
-Job = CompareJob | ExploreJob  # a runner's state and start (the slots admit it), cancel(reason), join(timeout)
+Job = CompareJob | ExploreJob  # core.background.BackgroundJob: the slots admit it, its owner cancels it
 
 # The paper's 1-D picture trains its own small GAN on the Theory page (same runner, data dimension 1).
 LINE_CONFIG = TrainConfig(
