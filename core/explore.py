@@ -39,6 +39,7 @@ import numpy as np
 from .config import FIELDS, ROW_DATASETS, TYPES, ConfigError, TrainConfig, coerce, validate
 from .export import read_arrays, run_config
 from .metrics import generator_metrics
+from .presets import PRESETS
 from .snapshot import Probe
 from .training import GAN
 
@@ -359,6 +360,8 @@ def load(path) -> Exploration:
         raise ValueError(f"is not an exploration file (its grid: {type(error).__name__})") from None
     if not isinstance(stored, dict) or not 1 <= len(axes) <= 2:
         raise ValueError("is not an exploration file (its config or axes)")
+    if preset and preset not in PRESETS:  # shown on the page: only a name we know
+        raise ValueError(f"is not an exploration file (unknown preset {preset[:40]!r})")
     for axis in axes:  # the same checks as a flag's
         if parse_axis(f"{axis.name}=" + ",".join(map(str, axis.values))).values != axis.values:
             raise ValueError(f"is not an exploration file (axis {axis.name}'s values)")

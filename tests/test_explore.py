@@ -181,6 +181,21 @@ def _tampered(result: Exploration, **changes) -> io.BytesIO:
         (dict(outcome=np.full((2, 2, 2), 9, dtype=np.int8)), "outcome out of range"),
         (dict(outcome=np.zeros((3, 2, 2), dtype=np.int8)), "shape"),
         (dict(grid=np.array("{")), "its grid"),
+        (
+            dict(
+                grid=np.array(
+                    json.dumps(
+                        dict(
+                            axes=[dict(name="k", values=[1, 2], log=False)],
+                            seeds=[0, 1],
+                            steps=60,
+                            preset="<a href='x'>ring8</a>",
+                        )
+                    )
+                )
+            ),
+            "unknown preset",
+        ),
         (dict(config=np.array('{"hidden": -4}')), "hidden"),
         (dict(message=np.array([["x" * 999] * 2] * 2)), "per-run array"),
     ],

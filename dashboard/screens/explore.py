@@ -1,5 +1,5 @@
 """Explore: phase diagrams of training (core/explore.py). Over a grid of one or two settings with several seeds
-per cell, where does training converge, collapse, oscillate or diverge? A diagram is shipped with the dashboard,
+per cell, where does training converge, collapse, oscillate, stall or diverge? A diagram is shipped with the dashboard,
 uploaded as a result file, or computed here in the background (a `core.exploration_job.ExploreJob`, admitted by the
 training slots like any run). Clicking a cell lists its runs; any of them opens on the Train page, ready to start."""
 
