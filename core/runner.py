@@ -95,6 +95,7 @@ class Runner:
         self._pace: float | None = None  # slow motion: at most this many iterations a second while running
         self._paced_at = -math.inf  # when the last paced iteration began
         self._snapshot: Snapshot | None = None  # the frame readers get: replaced by one reference swap
+        self._restated: tuple[Snapshot | None, Snapshot | None] = (None, None)  # a snapshot, and it in today's state
         self._wanted = self._dirty = False  # a reader asked for a frame since the last; the run moved since
         self._frame_thread: ThreadPoolExecutor | None = None  # builds the frames of a running run, one at a time
         self._frame_job: Future | None = None  # the frame being built there
@@ -243,7 +244,13 @@ class Runner:
                 self._last_read = time.monotonic()
             state, message = self._state, self._message
         if (snap.state, snap.message) != (state, message):
-            snap = snap.with_status(state, message)
+            # the same object for every read until something changes: readers (the frame routes) cache bytes
+            # by the snapshot's identity
+            published, restated = self._restated
+            if published is not snap or restated is None or (restated.state, restated.message) != (state, message):
+                restated = snap.with_status(state, message)
+                self._restated = (snap, restated)
+            snap = restated
         return snap
 
     def wait_parked(self, timeout: float = 10.0) -> bool:

@@ -7,19 +7,36 @@ clear place in line, not a stalled machine. Nothing runs in the background here:
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import weakref
+from pathlib import Path
 
 from .runner import RUNNING, STOPPED, Runner
 
 
-def default_capacity() -> int:
-    """MINIMAX_MAX_TRAINING if set, else the number of cores less one (at least 1)."""
-    value = os.environ.get("MINIMAX_MAX_TRAINING", "")
+def cpus(environ=os.environ, cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """The cores this server may use: MINIMAX_CPUS (Kubernetes fills it from the pod's CPU limit, deploy/k8s),
+    else the container's CPU quota (cgroup v2 cpu.max, e.g. `docker run --cpus 2`, rounded up), else the
+    machine's cores. os.cpu_count() sees the host's cores inside a container."""
+    value = environ.get("MINIMAX_CPUS", "").strip()
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    machine = os.cpu_count() or 1
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        return max(1, min(machine, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):  # no cgroup v2 file, or "max": no quota
+        return machine
+
+
+def default_capacity(environ=os.environ) -> int:
+    """MINIMAX_MAX_TRAINING if set, else the cores this server may use less one (at least 1)."""
+    value = environ.get("MINIMAX_MAX_TRAINING", "")
     if value.strip().isdigit() and int(value) >= 1:
         return int(value)
-    return max(1, (os.cpu_count() or 1) - 1)
+    return max(1, cpus(environ) - 1)
 
 
 class TrainingSlots:

@@ -12,6 +12,7 @@ import dataclasses
 import math
 import re
 import unicodedata
+import urllib.parse
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -38,6 +39,9 @@ from core.presets import PRESETS, SCENES
 from core.remedies import MINIBATCH, MINIBATCH_LABELS, REMEDIES
 from core.runner import DIVERGED, IDLE, PAUSED, RUNNING, Runner, live_runners
 from core.slots import TrainingSlots
+
+from . import frames
+from .watch import watch_url
 
 LEARNING_RATES = [1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 1e-1]
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024, 2048]
@@ -245,6 +249,37 @@ def scene_bar(runner: Runner, slots: TrainingSlots) -> None:
             width="content",
         )
     bar.markdown(f"**{scene_heading(scene(), runner.config)}**", width="content")
+    share_control(runner, bar)
+
+
+def watch_link(token: str) -> str:
+    """The watch link as the browser reaches this server (through a proxy too: the page's own address)."""
+    parts = urllib.parse.urlsplit(st.context.url or "")
+    origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    return origin + watch_url(token)
+
+
+def share_control(runner: Runner, where) -> None:
+    """Share live view: a read-only link to this run for the class (dashboard/watch.py), and its end."""
+    token = frames.shared(runner)
+    with where.popover("Share live view", icon=":material/cast:", key="share"):
+        if token is None:
+            st.markdown(
+                "A read-only link to this run: the four views, the header and what to watch, live, with no "
+                "controls. Viewers take no training slot."
+            )
+            if st.button("Create the link", key="share_start", type="primary"):
+                frames.share(runner)
+                st.rerun()
+            return
+        st.code(watch_link(token), language=None, wrap_lines=True)
+        st.caption(
+            "Anyone with this link watches this run live, read-only. It stops when you stop sharing or your "
+            "session ends (this tab closed)."
+        )
+        if st.button("Stop sharing", key="share_stop"):
+            frames.unshare(runner)
+            st.rerun()
 
 
 def widget(runner: Runner, kind, field: str, label: str, where=st, **kwargs):
@@ -269,8 +304,7 @@ def _fmt(v) -> str:
 
 def play_buttons(runner: Runner, slots: TrainingSlots, where) -> None:
     """Start / Pause and Reset, above the board (in presentation mode the sidebar is hidden)."""
-    state = runner.state
-    queued = st.session_state.get("queued", 0)
+    state, queued = runner.state, slots.position(runner)
     label = (
         "Cancel waiting"
         if queued
@@ -285,11 +319,10 @@ def play_buttons(runner: Runner, slots: TrainingSlots, where) -> None:
     ):
         if queued:
             slots.cancel(runner)
-            st.session_state["queued"] = 0
         elif state == RUNNING:
             runner.pause(wait=True)
         else:
-            st.session_state["queued"] = slots.request(runner)  # 0: started; else the place in line
+            slots.request(runner)  # started, or in line: the board's badge shows the place
         st.rerun()
     if where.button(
         "Reset",
@@ -298,15 +331,14 @@ def play_buttons(runner: Runner, slots: TrainingSlots, where) -> None:
         help="Back to iteration 0: fresh networks from the same seed and settings.",
     ):
         slots.cancel(runner)
-        st.session_state["queued"] = 0
         runner.reset()
         runner.wait_parked(10)
         st.rerun()
 
 
-def step_controls(runner: Runner) -> None:
+def step_controls(runner: Runner, slots: TrainingSlots) -> None:
     """The speed (slow motion) and GAN Lab's step buttons, in the sidebar."""
-    state, queued = runner.state, st.session_state.get("queued", 0)
+    state, queued = runner.state, slots.position(runner)
     st.select_slider(
         "Speed (iterations per second)",
         options=list(SPEEDS),
@@ -336,7 +368,7 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
         sync_widgets(config)
     with st.sidebar:
         st.markdown("### Minimax")
-        step_controls(runner)
+        step_controls(runner, slots)
         st.selectbox(
             "Scene",
             [NO_PRESET, *SCENES],

@@ -27,30 +27,23 @@ live_component = st.components.v2.component(
 
 
 def live_view(runner: Runner, slots: TrainingSlots) -> None:
-    if st.session_state.get("queued"):
-
-        @st.fragment(run_every=1.0)
-        def waiting():
-            """Ask for a slot again each second: one freed since starts the run. The page (and the board's
-            "queued, number N" badge) is drawn again only when the place in line changes."""
-            position = slots.request(runner)
-            if position != st.session_state.get("queued"):
-                st.session_state["queued"] = position
-                st.rerun(scope="app")
-            st.info(
-                f"Every training slot of this server is busy: you are number {position} in line. "
-                "Training starts by itself when a slot frees up."
-            )
-
-        waiting()
-    token = frames.register(runner)
+    queued = slots.position(runner)
+    if queued:  # the place itself is on the board's badge, kept current by the component (no rerun per second)
+        st.info(
+            "Every training slot of this server is busy: your run waits in line (its place is on the board) and "
+            "starts by itself when a slot frees up."
+        )
+    token = frames.register(runner, slots)
+    scene = controls.scene_view(controls.scene(), runner.config)  # what to watch, under the square views
+    frames.describe(runner, scene)  # and on the watch link's page
     result = live_component(
         key="live",
         data=dict(
             url=frames.frame_url(token),
+            queue_url=frames.queue_url(token),  # polled once a second while queued: the place, and a slot freed
             refresh=st.session_state.get("refresh", 0.1),
-            queued=st.session_state.get("queued", 0),  # the place in line: the badge says "queued, number N"
-            scene=controls.scene_view(controls.scene(), runner.config),  # what to watch, under the square views
+            queued=queued,  # the place in line: the badge says "queued, number N"
+            scene=scene,
             present=controls.present(),
             frame=payload(runner.snapshot(), include_static=False),
         ),

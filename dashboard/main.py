@@ -20,7 +20,9 @@ from dashboard.session import session_training  # noqa: E402
 
 # 350 px: the longest scene name (remedy-minibatch-discrimination) shows whole in the sidebar's select; open
 # on a desktop, collapsed on a narrow screen (Streamlit's "auto" with a width)
-st.set_page_config(page_title="Minimax — GANs, live", page_icon="◐", layout="wide", initial_sidebar_state=350)
+st.set_page_config(
+    page_title="Minimax — GANs, live", page_icon=":material/contrast:", layout="wide", initial_sidebar_state=350
+)
 
 
 def explore() -> None:

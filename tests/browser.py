@@ -37,15 +37,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def dashboard_server(env: dict | None = None, log_path: Path | None = None):
-    """`streamlit run dashboard/app.py` on a free loopback port; yields its URL; always stops it."""
+def dashboard_server(env: dict | None = None, log_path: Path | None = None, root: Path = ROOT):
+    """`streamlit run dashboard/app.py` on a free loopback port; yields its URL; always stops it. root: the
+    checkout to serve (benchmarks compare with an older one)."""
     port = free_port()
     command = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
                "--server.address", "127.0.0.1", "--server.headless", "true"]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     with contextlib.ExitStack() as stack:
         log = stack.enter_context(open(log_path, "w")) if log_path else subprocess.DEVNULL
-        process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        process = subprocess.Popen(command, cwd=root, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                    env={**os.environ, **(env or {})})  # fmt: skip
         try:
             deadline = time.monotonic() + 120  # a loaded machine imports torch and Streamlit slowly

@@ -208,3 +208,18 @@ def test_a_link_sets_slow_motion_or_says_why_not(app):
     bad.query_params["speed"] = "999"
     bad.run()
     assert runner_of(bad).pace is None and "speed '999' ignored" in messages(bad)
+
+
+def test_share_live_view_gives_a_read_only_link_and_takes_it_back(app):
+    from dashboard import frames
+
+    app.run()
+    runner = runner_of(app)
+    assert frames.shared(runner) is None and not [c for c in app.code if "/minimax/watch/" in c.value]
+    app.button(key="share_start").click().run()
+    token = frames.shared(runner)
+    assert token is not None and token != frames.register(runner)  # its own token, not the owner's
+    assert [c.value for c in app.code] == [f"/minimax/watch/{token}"]  # AppTest has no browser address
+    app.button(key="share_stop").click().run()
+    assert frames.shared(runner) is None and frames.watched(token)[1] == frames.UNSHARED
+    assert app.button(key="share_start")  # and it may be shared again

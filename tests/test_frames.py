@@ -93,7 +93,7 @@ def test_a_stopped_runs_token_answers_404_and_is_dropped(runner):
     runner.stop()
     status, frame = get(token)
     assert status == 404 and "ended" in frame["error"]
-    assert token not in frames._runners  # dropped, not just refused
+    assert token not in frames._owners  # dropped, not just refused
 
 
 def test_the_sessions_end_revokes_the_token_and_stops_the_run(runner):

@@ -33,12 +33,14 @@ def browser():
 
 
 @contextlib.contextmanager
-def board(browser, url, width=1920, height=1080, scale=1.0):
+def board(browser, url, width=1920, height=1080, scale=1.0, on_page=None):
     """A tab of its own (a session of its own) on the board at url, closed after; the page must raise no
-    JavaScript error meanwhile."""
+    JavaScript error meanwhile. on_page(page) runs before the page is opened."""
     context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=scale)
     try:
         page = context.new_page()
+        if on_page:
+            on_page(page)
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(url)
@@ -139,29 +141,48 @@ def test_presentation_mode_fits_a_projector(server, browser):
         page.screenshot(path=ARTIFACTS / "lecture-present-1920x1080.png")
 
 
-def test_a_queued_tab_says_its_place_once(browser):
+def test_a_queued_tab_waits_without_reruns_and_moves_up_by_itself(browser):
+    """Issue 18: a waiting tab asks /minimax/queue/<token> once a second; no script rerun until its run starts."""
     capped = dashboard_server(env={"MINIMAX_MAX_TRAINING": "1"})  # one training slot for the whole server
-    with capped as url, board(browser, url) as page_a, board(browser, url) as page_b:
+    badge = "document.querySelector('[data-stat=\"state\"]').textContent === '{}'"
+    messages: list = []  # what the server sends C's page over Streamlit's websocket: one per rerun and more
+
+    def count_messages(page):
+        page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: messages.append(payload)))
+
+    with (
+        capped as url,
+        board(browser, url) as page_a,
+        board(browser, url) as page_b,
+        board(browser, url, on_page=count_messages) as page_c,
+    ):
         page_a.get_by_role("button", name="Start", exact=True).click()
-        page_a.wait_for_function("document.querySelector('[data-stat=\"state\"]').textContent === 'running'")
-        page_b.get_by_role("button", name="Start", exact=True).click()
-        page_b.wait_for_function(
-            "document.querySelector('[data-stat=\"state\"]').textContent === 'queued, number 1'", timeout=30_000
-        )
-        page_b.wait_for_timeout(2500)  # the line is asked again every second: still one message
-        page_b.screenshot(path=ARTIFACTS / "lecture-queued.png")
-        shown = page_b.evaluate(
+        page_a.wait_for_function(badge.format("running"))
+        for page, place in ((page_b, 1), (page_c, 2)):
+            page.get_by_role("button", name="Start", exact=True).click()
+            page.wait_for_function(badge.format(f"queued, number {place}"), timeout=30_000)
+        page_c.wait_for_timeout(1000)  # the rerun that the click started is over
+        asked: list[str] = []
+        page_c.on("request", lambda r: asked.append(r.url) if "/minimax/queue/" in r.url else None)
+        messages.clear()
+        page_c.wait_for_timeout(3000)
+        assert len(asked) >= 2, asked  # the tiny route, once a second
+        assert len(messages) == 0, messages[:3]  # and no script rerun (a fragment each second sent 3+ messages)
+        page_c.screenshot(path=ARTIFACTS / "lecture-queued.png")
+        shown = page_c.evaluate(
             "() => [...document.querySelectorAll('[data-testid=\"stAlert\"]')].map(e => e.innerText)"
         )
         assert len([text for text in shown if "in line" in text]) == 1, shown
+        assert "1 run waits before this one" in page_c.inner_text('[data-stat="message"]')
         page_a.get_by_role("button", name="Pause", exact=True).click()  # the slot frees: B starts by itself
-        page_b.wait_for_function(
-            "document.querySelector('[data-stat=\"state\"]').textContent === 'running'", timeout=60_000
-        )
-        page_b.wait_for_function(  # and its message goes with the next run of the page
+        page_b.wait_for_function(badge.format("running"), timeout=60_000)
+        page_c.wait_for_function(badge.format("queued, number 1"), timeout=30_000)  # C moves up, no rerun
+        assert "next to train" in page_c.inner_text('[data-stat="message"]')
+        page_b.wait_for_function(  # B's message goes with the rerun its run's start asked for
             "![...document.querySelectorAll('[data-testid=\"stAlert\"]')].some(e => e.innerText.includes('in line'))",
             timeout=30_000,
         )
+        assert page_b.get_by_role("button", name="Pause", exact=True).is_visible()
 
 
 def test_the_model_overview_lights_the_player_that_updated(server, browser):

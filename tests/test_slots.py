@@ -27,3 +27,20 @@ def test_capacity_from_the_environment(monkeypatch):
     assert default_capacity() == 3
     monkeypatch.setenv("MINIMAX_MAX_TRAINING", "zero")
     assert default_capacity() >= 1
+
+
+def test_the_cap_follows_the_pods_cpu_limit_or_the_containers_quota(tmp_path):
+    import os
+
+    from core.slots import cpus
+
+    quota = tmp_path / "cpu.max"
+    assert default_capacity({"MINIMAX_CPUS": "4"}) == 3  # Kubernetes: limits.cpu through the downward API
+    assert default_capacity({"MINIMAX_CPUS": "1"}) == 1  # at least one
+    assert default_capacity({"MINIMAX_CPUS": "4", "MINIMAX_MAX_TRAINING": "2"}) == 2  # the explicit cap wins
+    machine = os.cpu_count() or 1
+    quota.write_text("150000 100000\n")  # docker run --cpus 1.5: two cores' worth of threads, rounded up
+    assert cpus({}, quota) == min(2, machine)
+    quota.write_text("max 100000\n")  # no quota
+    assert cpus({}, quota) == machine
+    assert cpus({}, tmp_path / "absent") == machine and cpus({"MINIMAX_CPUS": "x"}, tmp_path / "absent") == machine

@@ -420,14 +420,14 @@ function setup(parent, setTriggerValue) {
     return [P.ix(event.clientX - rect.left), P.iy(event.clientY - rect.top)];
   };
   dataCanvas.addEventListener("click", (event) => {
-    if (!state.last || state.opts.paint) return;
+    if (!state.last || state.opts.paint || state.watch) return;
     const [x, y] = at(event);
     state.setTriggerValue("add_mode", { x, y });
   });
   // painting: a stroke's points, PAINT_STEP apart in the plane (closer than core.data.LINK: one stroke, one
   // mode), drawn as they come and sent when the button is released
   dataCanvas.addEventListener("pointerdown", (event) => {
-    if (!state.last || !state.opts.paint) return;
+    if (!state.last || !state.opts.paint || state.watch) return;
     dataCanvas.setPointerCapture(event.pointerId);
     state.stroke = [at(event)];
     paintStroke(state);
@@ -702,16 +702,42 @@ function reason(text) {  // the route's JSON error ({"error": ...}), else the st
   try { return JSON.parse(text).error || text; } catch (error) { return text.slice(0, 200) || "an empty answer"; }
 }
 
-async function fetchFrame(state) {  // a frame, or null for 404; throws TypeError (no answer) or FrameError
-  const response = await fetch(`${state.url}?have=${encodeURIComponent(state.staticKey || "")}`, { cache: "no-store" });
-  if (response.status === 404) return null;
+async function getJSON(state, url, cache) {  // the body, or null for 404 (its error kept); throws TypeError or FrameError
+  const response = await fetch(url, { cache });
   const text = await response.text();
+  if (response.status === 404) { state.endedBecause = reason(text); return null; }
   if (!response.ok) throw new FrameError(`the frame route answered ${response.status}: ${reason(text)}`);
   try {
     return JSON.parse(text);
   } catch (error) {
     throw new FrameError(`a frame could not be read: ${error.message}`);
   }
+}
+
+async function fetchFrame(state) {  // a frame, or null for 404; throws TypeError (no answer) or FrameError
+  if (!state.watch) return getJSON(state, `${state.url}?have=${encodeURIComponent(state.staticKey || "")}`, "no-store");
+  // a watch link (dashboard/watch.py): the latest frame's number, then that frame by its number (a URL that
+  // names one body forever: the browser and a proxy may keep it), and the data set's layer when it changed
+  const now = await getJSON(state, `${state.url}/now`, "no-store");
+  if (now === null) return null;
+  if (JSON.stringify(now.scene) !== JSON.stringify(state.scene)) { state.scene = now.scene; showScene(state, now.scene); }
+  if (now.frame === state.frameNumber && state.last) return state.last;
+  const frame = await getJSON(state, `${state.url}/frame/${now.frame}`, "default");
+  if (frame === null) return null;
+  if (frame.static_key !== state.staticKey) {
+    const layer = await getJSON(state, `${state.url}/static/${now.static}`, "default");
+    if (layer === null) return null;
+    Object.assign(frame, layer);
+  }
+  state.frameNumber = now.frame;
+  return frame;
+}
+
+async function askPlace(state) {  // while queued: the place in line, asked of a tiny route (no script rerun)
+  const answer = await getJSON(state, state.queueUrl, "no-store");
+  if (answer === null) return null;
+  state.queued = answer.place;
+  return answer;
 }
 
 function trouble(state, kind, badge, message) {
@@ -737,7 +763,8 @@ function showStatus(state) {  // the badge and the message: the frame's, or what
   if (state.queued && d.state !== "running") {  // waiting for a training slot: its place, not "idle"
     badge.textContent = `queued, number ${state.queued}`;
     badge.className = "mm-badge mm-queued";
-    message.textContent = "";  // the page's one notice above says why and what happens next
+    const before = state.queued - 1;
+    message.textContent = before ? `${before} ${before === 1 ? "run waits" : "runs wait"} before this one` : "next to train";
     return;
   }
   badge.textContent = d.state;
@@ -755,9 +782,13 @@ async function tick(state, generation) {
   if (generation !== state.generation) return;
   const started = performance.now();
   let state_ = state.lastState, failed = false;
-  let frame;
+  let frame, waiting = false;
   try {
-    frame = await fetchFrame(state);
+    // queued: ask for the place (a freed slot starts the run there); a frame only once it trains or left the line
+    const placed = state.queued && state.queueUrl ? await askPlace(state) : undefined;
+    if (placed === null) frame = null;
+    else if (placed && placed.place) waiting = true;
+    else frame = await fetchFrame(state);
   } catch (error) {
     if (state.stopped || generation !== state.generation) return;
     failed = true;
@@ -767,11 +798,13 @@ async function tick(state, generation) {
   if (state.stopped || generation !== state.generation) return;
   if (frame === null) {  // 404: the session ended and its run with it; Streamlit reruns the page if it still can
     state.stopped = true;
-    trouble(state, "ended", "session ended",
+    if (state.watch) trouble(state, "ended", "ended", state.endedBecause || "this live view is over");
+    else trouble(state, "ended", "session ended",
       "this run is gone: its session ended (tab closed, connection dropped or server restarted); reload the page for a new run");
     if (state.pageState !== "ended") { state.pageState = "ended"; state.setTriggerValue("state", "ended"); }
     return;
   }
+  if (waiting) { state.trouble = null; showStatus(state); }  // the place in line, as it moves
   if (frame) {
     if (state.trouble) {
       const t = state.trouble;
@@ -780,7 +813,7 @@ async function tick(state, generation) {
                           until: performance.now() + RECOVERED_NOTE_MS };
     }
     try {
-      draw(state, frame);
+      if (frame !== state.last || state.recovered) draw(state, frame);  // a watch link's poll may bring no new frame
     } catch (error) {  // a bug, not the network: said on the page, and thrown on for the console and the tests
       failed = true;
       trouble(state, "lost", "no frame", `a frame could not be drawn: ${error.message}`);
@@ -802,13 +835,18 @@ export default function (component) {
   state.setTriggerValue = setTriggerValue;
   if (!data) return undefined;
   state.url = data.url;
+  state.queueUrl = data.queue_url;
+  state.watch = Boolean(data.watch);
+  state.root.classList.toggle("mm-watching", state.watch);
   state.refresh = data.refresh;
   state.queued = data.queued || 0;
   present(state, Boolean(data.present));
   showScene(state, data.scene);
-  state.pageState = data.frame.state;  // the state the page's controls were drawn for
-  state.lastState = data.frame.state;
-  draw(state, data.frame);
+  if (data.frame) {  // a watch link's page has none yet: its first comes from the route
+    state.pageState = data.frame.state;  // the state the page's controls were drawn for
+    state.lastState = data.frame.state;
+    draw(state, data.frame);
+  }
   state.stopped = false;
   clearTimeout(state.timer);
   const generation = (state.generation = (state.generation || 0) + 1);
