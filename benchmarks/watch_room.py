@@ -1,0 +1,236 @@
+"""A class on one watch link (issue 18 §1): what 100 viewers polling at 5 Hz plus 3 real browsers cost the
+lecturer's training, measured in one run on one machine.
+
+Starts `streamlit run dashboard/app.py` on a free loopback port (with --via-nginx: as replica r1 behind
+Debian's nginx and deploy/nginx/minimax.conf, whose cache serves the frames), opens the lecturer's board in
+headless Chromium at 1920x1080, presses Start and Share live view. Then, in the order A B B A (--seconds each):
+  A  the lecturer's tab alone (the run watched at 10 frames/s, as in a lecture);
+  B  the same, plus --viewers simulated viewers (one asyncio process, one keep-alive connection each, polling
+     `now` at --hz and fetching each new frame by its number, as watch.js does) and --browsers watch pages in
+     Chromium (their frames counted inside the page).
+It prints the run's iterations/s in each stretch (read from the run's own frames at the stretch's start and
+end), B / A, the viewers' requests/s and p50/p95 latency (a poll: `now`, and the frame when it is new), frames
+per second reaching the simulated viewers and the browsers, and bytes per frame. The simulated viewers run on
+this machine too, so B pays for their CPU as well as the server's: a room's phones would not.
+
+    python -m benchmarks.watch_room [--viewers 100] [--hz 5] [--browsers 3] [--seconds 20] [--via-nginx]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import contextlib
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from tests.browser import chromium, dashboard_server
+
+OBSERVE = """() => {
+  window.__frames = 0;
+  const el = document.getElementById('minimax-iteration');
+  let last = el.textContent;
+  new MutationObserver(() => { if (el.textContent !== last) { last = el.textContent; window.__frames += 1; } })
+    .observe(el, {childList: true, characterData: true, subtree: true});
+}"""
+
+
+# ---- the simulated viewers: one process, one keep-alive HTTP/1.1 connection per viewer --------------------------
+async def _get(reader, writer, host: str, path: str) -> tuple[int, bytes]:
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    fields = (line.partition(":") for line in lines[1:])
+    length = next((int(v) for k, _, v in fields if k.lower() == "content-length"), 0)
+    return status, await reader.readexactly(length)
+
+
+async def _viewer(base: str, hz: float, until: float, stats: dict) -> None:
+    parts = urllib.parse.urlsplit(base)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    seen, period = None, 1 / hz
+    try:
+        while time.monotonic() < until:
+            started = time.monotonic()
+            status, body = await _get(reader, writer, parts.netloc, f"{parts.path}/now")
+            stats["requests"] += 1
+            if status == 200 and (number := json.loads(body)["frame"]) != seen:
+                status, frame = await _get(reader, writer, parts.netloc, f"{parts.path}/frame/{number}")
+                stats["requests"] += 1
+                if status == 200:
+                    seen = number
+                    stats["frames"] += 1
+                    stats["bytes"] += len(frame)
+            elif status != 200:
+                stats["errors"] += 1
+            stats["latency"].append(time.monotonic() - started)
+            await asyncio.sleep(max(0.0, period - (time.monotonic() - started)))
+    finally:
+        writer.close()
+
+
+async def _swarm(base: str, viewers: int, hz: float, seconds: float) -> dict:
+    stats: dict = dict(requests=0, frames=0, bytes=0, errors=0, latency=[])
+    until = time.monotonic() + seconds
+    # spread the viewers' first polls over one period, as a room's would be
+    await asyncio.gather(*(_delayed(i / viewers / hz, _viewer(base, hz, until, stats)) for i in range(viewers)))
+    latency = sorted(stats.pop("latency"))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return stats | dict(
+        cores=(usage.ru_utime + usage.ru_stime) / seconds,
+        seconds=seconds,
+        p50_ms=1000 * latency[len(latency) // 2] if latency else None,
+        p95_ms=1000 * latency[int(len(latency) * 0.95)] if latency else None,
+    )
+
+
+async def _delayed(delay: float, work):
+    await asyncio.sleep(delay)
+    await work
+
+
+def swarm(base: str, viewers: int, hz: float, seconds: float) -> subprocess.Popen:
+    """The viewers in a process of their own (their own GIL, as a room's browsers would be)."""
+    code = (
+        "import asyncio, json, sys; from benchmarks.watch_room import _swarm; "
+        f"print(json.dumps(asyncio.run(_swarm({base!r}, {viewers}, {hz}, {seconds}))))"
+    )
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+
+
+# ---- the lecturer's run ----------------------------------------------------------------------------------------
+def iteration(link: str) -> tuple[float, int]:
+    """(time, the run's iteration) from its watch link's latest frame."""
+    now = json.load(urllib.request.urlopen(f"{link}/now", timeout=10))
+    frame = json.load(urllib.request.urlopen(f"{link}/frame/{now['frame']}", timeout=10))
+    return time.monotonic(), frame["iteration"]
+
+
+def rate(link: str, seconds: float, settle: float = 2.0) -> float:
+    time.sleep(settle)
+    t0, i0 = iteration(link)
+    time.sleep(seconds - settle)
+    t1, i1 = iteration(link)
+    return (i1 - i0) / (t1 - t0)
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds so far of every process and of the server's threads, by name (Chromium's renderers as one)."""
+    tick, out = os.sysconf("SC_CLK_TCK"), collections.Counter()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, fields = (
+                stat.read_text().rsplit(")", 1)[0].split("(", 1)[1],
+                stat.read_text().rsplit(")", 1)[1].split(),
+            )
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue
+        if b"streamlit" in cmdline and b"dashboard/app.py" in cmdline:
+            for task in (stat.parent / "task").glob("*/stat"):
+                with contextlib.suppress(OSError, IndexError):
+                    text = task.read_text()
+                    f = text.rsplit(")", 1)[1].split()
+                    out[f"server thread {task.parent.name}"] += (int(f[11]) + int(f[12])) / tick
+            continue
+        out[name] += (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def stretch(link: str, browser, args, crowd: bool) -> dict:
+    if not crowd:
+        return dict(its=rate(link, args.seconds))
+    pages, contexts = [], []
+    with contextlib.ExitStack() as stack:
+        for _ in range(args.browsers):
+            context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+            stack.callback(context.close)
+            page = context.new_page()
+            page.goto(link)
+            page.wait_for_function("document.getElementById('minimax-iteration').textContent !== ''", timeout=60_000)
+            page.evaluate(OBSERVE)
+            pages.append(page)
+            contexts.append(context)
+        viewers = swarm(link, args.viewers, args.hz, args.seconds)
+        started, before = time.monotonic(), cpu_seconds()
+        its = rate(link, args.seconds - 0.5)
+        out, _ = viewers.communicate(timeout=args.seconds + 60)
+        elapsed = time.monotonic() - started
+        used = cpu_seconds()
+        shown = [page.evaluate("window.__frames") / elapsed for page in pages]
+    crowd_stats = json.loads(out)
+    cores = {name: (used[name] - before.get(name, 0.0)) / elapsed for name in used}
+    cores["simulated viewers"] = json.loads(out)["cores"]
+    return dict(its=its, viewers=crowd_stats, browser_fps=shown, cores=cores)
+
+
+def share(page) -> str:
+    page.get_by_role("button", name="Share live view").click()
+    page.get_by_role("button", name="Create the link").click()
+    code = page.locator("code").filter(has_text="/minimax/watch/")
+    code.wait_for(timeout=30_000)
+    return code.inner_text().strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--viewers", type=int, default=100)
+    parser.add_argument("--hz", type=float, default=5.0)
+    parser.add_argument("--browsers", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--via-nginx", action="store_true", help="replica r1 behind deploy/nginx/minimax.conf")
+    parser.add_argument("--cpu", action="store_true", help="where the cores went in B, per process and thread")
+    args = parser.parse_args()
+    env = {"MINIMAX_REPLICA": "r1"} if args.via_nginx else {}
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(dashboard_server(env=env))
+        if args.via_nginx:
+            from tests.nginx_front import nginx_front
+
+            port = stack.enter_context(nginx_front({"r1": urllib.parse.urlsplit(url).port}))
+            url = f"http://127.0.0.1:{port}"
+        browser = stack.enter_context(chromium())
+        owner = browser.new_context(viewport={"width": 1920, "height": 1080})
+        stack.callback(owner.close)
+        page = owner.new_page()
+        page.goto(url)
+        page.wait_for_selector("#minimax-iteration", timeout=90_000)
+        page.get_by_role("button", name="Start", exact=True).click()
+        page.wait_for_function("document.querySelector('[data-stat=\"state\"]').textContent === 'running'")
+        link = share(page)
+        print(f"watch link {link}{' (through nginx)' if args.via_nginx else ''}")
+        results = {}
+        for name, crowd in (("A1", False), ("B1", True), ("B2", True), ("A2", False)):
+            results[name] = stretch(link, browser, args, crowd)
+            extra = ""
+            if crowd:
+                v = results[name]["viewers"]
+                extra = (
+                    f"  viewers: {v['requests'] / v['seconds']:.0f} req/s, poll p50 {v['p50_ms']:.1f} ms p95 "
+                    f"{v['p95_ms']:.1f} ms, {v['frames'] / v['seconds'] / args.viewers:.2f} frames/s each, "
+                    f"{v['bytes'] / max(v['frames'], 1) / 1024:.1f} KB a frame, {v['errors']} errors; browsers "
+                    + ", ".join(f"{f:.1f}" for f in results[name]["browser_fps"])
+                    + " frames/s"
+                )
+            print(f"{name}: {results[name]['its']:.1f} it/s{extra}", flush=True)
+            if crowd and args.cpu:
+                busy = sorted(((c, n) for n, c in results[name]["cores"].items() if c >= 0.02), reverse=True)
+                print("    cores: " + ", ".join(f"{n} {c:.2f}" for c, n in busy), flush=True)
+        alone = statistics.mean(results[k]["its"] for k in ("A1", "A2"))
+        crowd_its = statistics.mean(results[k]["its"] for k in ("B1", "B2"))
+        print(f"owner's it/s with the class / alone: {crowd_its / alone:.2f} (target >= 0.7)")
+
+
+if __name__ == "__main__":
+    main()
