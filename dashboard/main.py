@@ -20,9 +20,9 @@ from dashboard.session import session_training  # noqa: E402
 
 # 350 px: the longest scene name (remedy-minibatch-discrimination) shows whole in the sidebar's select; open
 # on a desktop, collapsed on a narrow screen (Streamlit's "auto" with a width)
-st.set_page_config(
-    page_title="Minimax — GANs, live", page_icon=":material/contrast:", layout="wide", initial_sidebar_state=350
-)
+# the icon: an emoji, drawn by the page itself (a data: URL). A material icon is fetched from fonts.gstatic.com,
+# and a character Streamlit does not take for an emoji (◐) is fetched from this server as a URL, twice per load
+st.set_page_config(page_title="Minimax — GANs, live", page_icon="⚔️", layout="wide", initial_sidebar_state=350)
 
 
 def explore() -> None:

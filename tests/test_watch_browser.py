@@ -38,7 +38,15 @@ def iteration(page) -> int:
 
 
 def test_a_watch_link_shows_the_run_live_without_controls_and_says_when_it_stops(server, browser):  # noqa: F811
-    with board(browser, f"{server}/?preset=ring8") as owner:
+    elsewhere: list[str] = []  # requests the lecturer's page makes to any other server: none (no CDN, no fonts)
+
+    def watch_hosts(page):
+        page.on(
+            "request",
+            lambda r: elsewhere.append(r.url) if r.url.startswith("http") and not r.url.startswith(server) else None,
+        )
+
+    with board(browser, f"{server}/?preset=ring8", on_page=watch_hosts) as owner:
         owner.get_by_role("button", name="Start", exact=True).click()
         owner.wait_for_function(f"{BADGE} === 'running'", timeout=60_000)
         link = share(owner)
@@ -72,6 +80,7 @@ def test_a_watch_link_shows_the_run_live_without_controls_and_says_when_it_stops
             assert errors == []
         finally:
             context.close()
+        assert elsewhere == [], elsewhere[:5]
         link = share(owner)  # a new link: the old one stays ended
         assert link.rsplit("/", 1)[1] not in page.url
         context, page, errors = viewer(browser, link + "?present=1", 1920, 1080)
