@@ -214,7 +214,7 @@ def main() -> None:
         for name, crowd in (("A1", False), ("B1", True), ("B2", True), ("A2", False)):
             results[name] = stretch(link, browser, args, crowd)
             extra = ""
-            if crowd:
+            if crowd and args.viewers:
                 v = results[name]["viewers"]
                 extra = (
                     f"  viewers: {v['requests'] / v['seconds']:.0f} req/s, poll p50 {v['p50_ms']:.1f} ms p95 "
