@@ -61,7 +61,7 @@ async def now_endpoint(request: Request) -> Response:
         return frames.error(f"this live view is over: {why}", 404)
     cache = frames.frame_bytes(runner)
     try:
-        number = cache.update(runner.snapshot(touch=False))  # viewers keep no run alive: its owner does
+        number = await cache.numbered(runner.snapshot(touch=False))  # viewers keep no run alive: its owner does
     except (TypeError, ValueError) as problem:
         return frames.error(f"this frame could not be sent: {problem}", 500)
     body = {"frame": number, "static": cache.static_key, "scene": frames.scene_of(runner)}

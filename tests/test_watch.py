@@ -20,7 +20,7 @@ from dashboard.payload import payload
 from dashboard.server import LiveRoutes, no_delay_on_listening_sockets
 from dashboard.session import _release
 
-SMALL = TrainConfig(hidden=16, depth=1, batch_size=32, eval_samples=300, samples_shown=200, grid_size=40)
+SMALL = TrainConfig().replace(hidden=16, depth=1, batch_size=32, eval_samples=300, samples_shown=200, grid_size=40)
 
 
 def server(replica_id: str = "") -> Starlette:
@@ -270,3 +270,50 @@ def test_the_listening_socket_gets_tcp_nodelay_and_its_connections_inherit_it():
             with accepted:
                 assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
                 assert client.fileno() >= 0  # the connected ones are not listening: left alone
+
+
+def test_a_new_frame_is_built_off_the_event_loop(runner, app, monkeypatch):
+    """A new snapshot's bytes take ~20 ms to build with a room open: built on the event loop, they held up every
+    other request (a health check's p95 was a frame's build). Here the build waits until another request has
+    been answered on the same loop: it can only finish if the loop went on while it was built."""
+    import threading
+
+    token = frames.register(runner)
+    runner.advance(1, wait=True)
+    building, answered = threading.Event(), threading.Event()
+    built = payload
+
+    def slow_payload(*args, **kwargs):
+        building.set()
+        answered.wait(10)  # a blocked loop would never answer: this gives up and the test fails below
+        return built(*args, **kwargs)
+
+    monkeypatch.setattr(frames, "payload", slow_payload)
+
+    async def call(path, out):
+        scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
+                 "headers": [], "http_version": "1.1", "scheme": "http", "server": ("test", 80)}  # fmt: skip
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            out.append(message)
+
+        await app(scope, receive, send)
+
+    async def room():
+        frame, asset = [], []
+        fetching = asyncio.create_task(call(frames.frame_url(token), frame))
+        while not building.is_set():  # the frame's build has started
+            await asyncio.sleep(0.01)
+        await call("/minimax/assets/live.js", asset)
+        answered_while_building = not fetching.done()
+        answered.set()
+        await fetching
+        return frame, asset, answered_while_building
+
+    frame, asset, answered_while_building = asyncio.run(room())
+    assert answered_while_building
+    assert asset[0]["status"] == 200 and frame[0]["status"] == 200
+    assert json.loads(b"".join(m.get("body", b"") for m in frame[1:]))["iteration"] == 1

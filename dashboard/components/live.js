@@ -40,9 +40,16 @@ const DENSITY = lut([[255, 255, 255], [226, 222, 240], [170, 160, 210], [110, 95
 const PG = lut([[255, 255, 255], [253, 208, 162], [241, 105, 19], [166, 54, 3]]);
 const SHARES = lut([[250, 250, 250], [198, 219, 239], [66, 146, 198], [8, 48, 107]]);
 
-function gridImage(values, n, colours, alphaFromValue) {  // values [y][x], row 0 = lowest y
-  const canvas = document.createElement("canvas");
-  canvas.width = canvas.height = n;
+// Canvases kept between frames: a software-rendered page pays for every canvas it creates, so the per-frame
+// images (the surface, p_g's density, the mode shares) are drawn into the same one each frame.
+function scratch(state, name, w, h) {
+  const canvas = (state.scratch[name] ||= document.createElement("canvas"));
+  if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
+  return canvas;
+}
+
+function gridImage(values, n, colours, alphaFromValue, canvas = document.createElement("canvas")) {  // values [y][x], row 0 = lowest y
+  if (canvas.width !== n || canvas.height !== n) canvas.width = canvas.height = n;
   const ctx = canvas.getContext("2d");
   const img = ctx.createImageData(n, n);
   for (let row = 0; row < n; row++) {
@@ -244,6 +251,35 @@ function manifold(ctx, P, mesh, rows, cols) {
 }
 
 // ---- charts over iterations -------------------------------------------------------------------------
+// A curve of n points on a plot a few hundred pixels wide: within one pixel column only its first, lowest,
+// highest and last points can show (M4, Jugel et al. 2014), so those are all that is stroked; the picture is
+// the same and a 2,048-point history costs about as much as the plot's width. A value that is not finite
+// (a log axis's 0, a diverged loss) breaks the line, as before.
+function polyline(ctx, xs, ys, n, sx, sy) {
+  let column = null, kept = [], started = false;  // kept: [first, lowest, highest, last] of this column
+  const flush = () => {
+    const points = kept.sort((p, q) => p[0] - q[0]).filter((p, i, all) => i === 0 || p !== all[i - 1]);
+    for (const [, x, y] of points) {
+      if (!started) { ctx.moveTo(x, y); started = true; } else ctx.lineTo(x, y);
+    }
+    column = null; kept = [];
+  };
+  for (let i = 0; i < n; i++) {
+    const y = sy(ys[i]);
+    if (!Number.isFinite(y)) { flush(); started = false; continue; }
+    const x = sx(xs[i]), point = [i, x, y];
+    if (Math.round(x) !== column) {
+      flush();
+      column = Math.round(x); kept = [point, point, point, point];
+    } else {  // screen y grows downwards: the lowest value has the largest y
+      if (y > kept[1][2]) kept[1] = point;
+      if (y < kept[2][2]) kept[2] = point;
+      kept[3] = point;
+    }
+  }
+  flush();
+}
+
 function chart(ctx, box, xs, series, opts) {
   const u = (TEXT / BOARD_TEXT) * DPR;  // spacing grows with the text
   const [X, Y, W, H] = box, pad = { l: 40 * u, r: 8 * DPR, t: 16 * u, b: 16 * u };
@@ -301,12 +337,7 @@ function chart(ctx, box, xs, series, opts) {
   ctx.save(); ctx.beginPath(); ctx.rect(x0, y0, x1 - x0, y1 - y0); ctx.clip();
   for (const s of series) {
     ctx.strokeStyle = s.colour; ctx.lineWidth = 1.6 * DPR; ctx.beginPath();
-    let started = false;
-    for (let i = 0; i < n; i++) {
-      const v = ty(s.ys[i]);
-      if (!Number.isFinite(v)) { started = false; continue; }
-      if (!started) { ctx.moveTo(sx(xs[i]), sy(v)); started = true; } else ctx.lineTo(sx(xs[i]), sy(v));
-    }
+    polyline(ctx, xs, s.ys, n, sx, (y) => sy(ty(y)));
     ctx.stroke();
   }
   ctx.restore();
@@ -407,7 +438,7 @@ function setup(parent, setTriggerValue) {
   root.className = "mm-root";
   root.innerHTML = HTML;
   parent.appendChild(root);
-  const state = { root, opts: { arrows: true }, staticKey: null, pdataImage: null, last: null, setTriggerValue,
+  const state = { root, opts: { arrows: true }, staticKey: null, pdataImage: null, last: null, setTriggerValue, scratch: {},
                   arrowUnit: null, arrowSince: 0 };
   root.querySelectorAll("[data-opt]").forEach((box) => {
     state.opts[box.dataset.opt] = box.checked;
@@ -481,16 +512,30 @@ function stats(state, d) {
   }
 }
 
-function drawData(state, d, a) {
-  const canvas = state.root.querySelector('[data-view="data"]');
-  const ctx = fit(canvas, 1);
-  const P = plane(ctx, d.bounds);
+// p_data and its real samples change only with the data set: drawn once at the view's size, then copied under
+// each frame's samples (a copy costs a fraction of scaling the density and placing every real point again)
+function dataBackdrop(state, P, bounds) {
+  const key = `${state.staticKey} ${P.W}x${P.H} ${bounds}`;
+  const canvas = scratch(state, "backdrop", P.W, P.H);
+  if (state.backdropKey === key) return canvas;
+  const ctx = canvas.getContext("2d");
   ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, P.W, P.H);
   ctx.imageSmoothingEnabled = true;
   ctx.drawImage(state.pdataImage, 0, 0, P.W, P.H);
   dots(ctx, P, state.real, "rgba(70,70,70,0.35)", 2 * DPR);
+  state.backdropKey = key;
+  return canvas;
+}
+
+function drawData(state, d, a) {
+  const canvas = state.root.querySelector('[data-view="data"]');
+  const ctx = fit(canvas, 1);
+  const P = plane(ctx, d.bounds);
+  ctx.drawImage(dataBackdrop(state, P, d.bounds), 0, 0);
   if (state.opts.density) {
-    ctx.drawImage(gridImage(densityOfSamples(a.samples, d.bounds, 64), 64, PG, true), 0, 0, P.W, P.H);
+    const density = gridImage(densityOfSamples(a.samples, d.bounds, 64), 64, PG, true, scratch(state, "density", 64, 64));
+    ctx.imageSmoothingEnabled = true;
+    ctx.drawImage(density, 0, 0, P.W, P.H);
   } else {
     dots(ctx, P, a.samples, SAMPLE, 3 * DPR);
   }
@@ -505,7 +550,7 @@ function drawSurface(state, d, a) {
   const P = plane(ctx, d.bounds);
   const n = d.surface_grid;
   ctx.imageSmoothingEnabled = true;
-  ctx.drawImage(gridImage(a.surface, n, DIVERGING, false), 0, 0, P.W, P.H);
+  ctx.drawImage(gridImage(a.surface, n, DIVERGING, false, scratch(state, "surface", n, n)), 0, 0, P.W, P.H);
   const [lo, hi] = d.surface_range;
   if (d.boundary !== null && d.boundary !== undefined && hi > lo) {  // payload.py puts the level at 127.5
     ctx.strokeStyle = "rgba(20,20,20,0.85)"; ctx.lineWidth = 1.5 * DPR;
@@ -571,8 +616,7 @@ function drawModes(state, d, a) {
   const top = 6 * DPR, heat = H * 0.55;
   ctx.font = `${TEXT * DPR}px sans-serif`;
   if (T > 0) {
-    const img = document.createElement("canvas");
-    img.width = T; img.height = K;
+    const img = scratch(state, "shares", T, K);
     const c2 = img.getContext("2d"), data = c2.createImageData(T, K);
     for (let k = 0; k < K; k++) for (let t = 0; t < T; t++) {
       // brightest at twice the fair share 1/K, so a balanced generator reads as mid-blue everywhere
