@@ -109,7 +109,7 @@ def main(argv=None):
             s["ratio"] = s["its"] / statistics.mean(rates[-2:])
             seen[view].append(s)
     print(
-        f"default config ({config.depth}x{config.hidden} MLPs, batch {config.batch_size}), 1 torch thread, "
+        f"default config (MLPs G {config.g_layers}, D {config.d_layers}, batch {config.batch_size}), 1 torch thread, "
         f"{args.seconds:g} s watched at 1920x1080 per stretch, views in the order {' '.join(order)}"
     )
     print(f"  iterations headless     {statistics.mean(rates):6.1f} /s   ({', '.join(f'{r:.0f}' for r in rates)})")

@@ -43,8 +43,8 @@ def main(argv=None):
         sequential.append(timed(lambda: [GAN(config.replace(seed=s)) for s in range(args.seeds)], args.steps))
     one, batched, sequential = (statistics.median(x) for x in (one, batched, sequential))
     print(
-        f"{args.seeds} seeds x {args.steps} steps, {config.depth}x{config.hidden} MLPs, batch {config.batch_size}, "
-        f"{args.threads} thread(s)"
+        f"{args.seeds} seeds x {args.steps} steps, MLPs G {config.g_layers}, D {config.d_layers}, "
+        f"batch {config.batch_size}, {args.threads} thread(s)"
     )
     print(f"  one seed                   {one:7.2f} s")
     print(f"  {args.seeds} seeds batched          {batched:7.2f} s   = {batched / one:5.2f} x one seed (goal <= 3)")

@@ -41,9 +41,7 @@ class PlainLoop:
     def __init__(self, config: TrainConfig):
         self.c = config
         self.mixture = GAN(config).mixture
-        self.G, self.D = build_players(
-            2, config.latent_dim, config.hidden, config.depth, config.activation, False, config.seed
-        )
+        self.G, self.D = build_players(2, config.latent_dim, config.g_layers, config.d_layers, False, config.seed)
         betas = (config.beta1, config.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=config.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr_d, betas=betas)
@@ -123,8 +121,8 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     config = TrainConfig(k=args.k)
     print(
-        f"torch {torch.__version__}, {args.threads} thread(s); MLPs {config.depth}x{config.hidden} "
-        f"{config.activation}, batch {config.batch_size}, k {config.k}, Adam lr {config.lr_d:g}"
+        f"torch {torch.__version__}, {args.threads} thread(s); MLPs G {config.g_layers}, D {config.d_layers}, "
+        f"batch {config.batch_size}, k {config.k}, Adam lr {config.lr_d:g}"
     )
 
     ours, plain = GAN(config), PlainLoop(config)

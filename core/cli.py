@@ -1,7 +1,8 @@
 """python -m core: train headless and print the dashboard's numbers, list the presets, sweep seeds, or explore a grid.
 
-Every TrainConfig setting is a flag (`--lr-d 2e-3`); flags override the preset. Bad input exits with
-status 2 and one line naming the flag.
+Every TrainConfig setting is a flag (`--lr-d 2e-3`); flags override the preset. --hidden, --depth and
+--activation set both players' (core.config.BOTH_PLAYERS): --g-hidden or --d-hidden beside --hidden wins. Bad
+input exits with status 2 and one line naming the flag.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 import torch
 
 from . import evaluation
-from .config import DATA_FIELDS, FIELDS, TYPES, USED_WHEN, ConfigError, coerce
+from .config import BOTH_PLAYERS, DATA_FIELDS, FIELDS, SETTING_NAMES, TYPES, USED_WHEN, ConfigError, coerce
 from .data import mixture_for
 from .export import MAX_ROWS, check_samples_header, npy_data, npy_header, read_run, run_archive, run_config
 from .history import BoundedHistory
@@ -116,7 +117,7 @@ def _rows(name: str):
 def _typed(name: str):
     """An argparse type: the setting's type and range (a flag read outside a config, such as evaluate's
     --seed, is checked here too: 2^64 overflowed in torch's manual_seed)."""
-    meta = FIELDS[name].metadata
+    meta = SETTING_NAMES[name].metadata
 
     def convert(text: str):
         try:
@@ -151,12 +152,32 @@ def _sample_path(text: str) -> Path:
     return path
 
 
+def with_both_players(names) -> list[str]:
+    """names, and the BOTH_PLAYERS names (hidden, depth, activation) whose players' settings are both among
+    them, just before the first of those: the flags of a command, in the order its help lists them."""
+    names = list(names)
+    shared = [both for both, players in BOTH_PLAYERS.items() if set(players) <= set(names)]
+    players = {player for both in shared for player in BOTH_PLAYERS[both]}
+    first = next((i for i, name in enumerate(names) if name in players), len(names))
+    return names[:first] + shared + names[first:]
+
+
 def add_setting_flags(parser: argparse.ArgumentParser, names) -> None:
-    """One flag per TrainConfig setting, with its range and its one line of theory."""
-    for name in names:
-        meta = FIELDS[name].metadata
+    """One flag per TrainConfig setting, with its range and its one line of theory; --hidden, --depth and
+    --activation for both players' (`with_both_players`)."""
+    for name in with_both_players(names):
+        meta = SETTING_NAMES[name].metadata
         bounds = f" [{meta['low']:g}-{meta['high']:g}]" if meta["low"] is not None else ""
-        if name in ROW_FLAGS:
+        if name in BOTH_PLAYERS:
+            g, d = BOTH_PLAYERS[name]
+            parser.add_argument(
+                flag(name),
+                type=_typed(name),
+                choices=meta["choices"],
+                metavar=name.upper(),
+                help=f"Both players' at once: sets {flag(g)} and {flag(d)} (a player's own flag wins).{bounds}",
+            )
+        elif name in ROW_FLAGS:
             parser.add_argument(flag(name), type=_rows(name), help=meta["help"] + f" As '{ROW_FLAGS[name]};...'.")
         elif TYPES[name] is bool:
             parser.add_argument(flag(name), action=argparse.BooleanOptionalAction, default=None, help=meta["help"])
@@ -268,7 +289,8 @@ def build_parser() -> Parser:
 
 def _config(sub: Parser, args, names):
     """The preset's config with the flags given; a bad value, or a flag the config would ignore, exits 2."""
-    overrides = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+    given = with_both_players(names)
+    overrides = {name: getattr(args, name) for name in given if getattr(args, name, None) is not None}
     try:
         config = PRESETS[args.preset or "ring8"].config.replace(**overrides)
     except ConfigError as error:

@@ -2,12 +2,20 @@
 
 Each field carries its help text, its range or choices and its effect on a running run:
   "live"          applied between two iterations, nothing is lost;
-  "discriminator" D gets a new shape (packing, a minibatch layer, spectral norm): a fresh D is built, G
-                  keeps its weights and the run goes on, and says so;
+  "generator"     G gets a new shape (its width, depth or activation): a fresh G is built, D keeps its weights
+                  and the run goes on, and says so;
+  "discriminator" D gets a new shape (its width, depth or activation, packing, a minibatch layer, spectral
+                  norm): a fresh D is built, G keeps its weights and the run goes on, and says so;
   "data"          a new p_data (another data set, a mode added): G and D keep their weights and the run goes on
                   against the new data, and says so (the evaluation history starts again: the modes changed);
-  "rebuild"       new networks: the run restarts from iteration 0 and says so.
+  "rebuild"       new networks: the run restarts from iteration 0 and says so (so does a change that gives both
+                  players a new shape at once: `effects`).
 The CLI's flags and the dashboard's widgets are built from this metadata.
+
+Each player has its own network (g_hidden, g_depth, g_activation; d_hidden, d_depth, d_activation). The names
+they shared before, `hidden`, `depth` and `activation` (BOTH_PLAYERS), still set both players wherever a setting
+is named (a link, a flag, an explore axis, a saved config): `TrainConfig.replace` is the one place that reads
+them (`both_players`), and a player's own setting given beside one wins. A TrainConfig holds only the six.
 
 What one config may cost is bounded here, so that no link and no CLI call can take the machine (`validate`,
 `footprint`): at most MAX_COMPONENTS custom components, each inside the square of half-side
@@ -25,7 +33,7 @@ from dataclasses import dataclass, field
 
 from .data import DATASETS, mixture_for
 from .losses import LOSSES
-from .models import ACTIVATIONS, LATENTS
+from .models import ACTIVATIONS, LATENTS, Layers
 from .remedies import MINIBATCH
 
 OPTIMIZERS = ("adam", "sgd")
@@ -58,15 +66,17 @@ class TrainConfig:
       COMPONENT_REACH (100) of 0 on each axis, each std in `std`'s range [1e-3, 5], weights finite and >= 0
       with a finite positive sum (weights of 1e308 sum to inf: refused);
     - MEMORY_BUDGET (1 GiB): `footprint` estimates the bytes of each phase of a run, and the costliest may
-      not exceed it: p_data on the grid (40 B x modes x grid_size^2), D's surface (grid_size^2 x (8 B x hidden
-      + 60 B x batch_size with the minibatch kernel)), one evaluation (eval_samples x (72 B x (grid_size + 1)
-      + 16 B x hidden + 32 B x modes, + 80 B x batch_size / pack with the kernel)) and one training
-      iteration ((1 + unrolled) x (2 with a gradient penalty) x (24 B x batch_size x (pack + 1) x hidden x
-      depth, + 360 B x batch_size^2 with the kernel)). Upper bounds of this machine's measured peaks
-      (grid_size 400 with 64 components: +0.3 GB; eval_samples 100,000 at grid_size 100: +0.75 GB);
+      not exceed it: p_data on the grid (40 B x modes x grid_size^2), D's surface (grid_size^2 x (8 B x
+      d_hidden + 60 B x batch_size with the minibatch kernel)), one evaluation (eval_samples x (72 B x
+      (grid_size + 1) + 8 B x (g_hidden + d_hidden) + 32 B x modes, + 80 B x batch_size / pack with the kernel))
+      and one training iteration ((1 + unrolled) x (2 with a gradient penalty) x (24 B x batch_size x (pack x
+      g_hidden x g_depth + d_hidden x d_depth), + 360 B x batch_size^2 with the kernel)). Upper bounds of this
+      machine's measured peaks (grid_size 400 with 64 components: +0.3 GB; eval_samples 100,000 at grid_size
+      100: +0.75 GB), measured with G and D of one shape (hidden and depth then stood for both);
     - STEP_BUDGET (2^31 multiply-adds): `step_cost`, (k + g_steps x (1 + unrolled)) x (batch_size x pack x
-      hidden^2 x depth, + KERNEL_PAIR_COST x batch_size^2 with the minibatch kernel): about one second per
-      iteration on one core here, so a pause or a change is applied within about a second.
+      (g_hidden^2 x g_depth + d_hidden^2 x d_depth) / 2, + KERNEL_PAIR_COST x batch_size^2 with the minibatch
+      kernel): about one second per iteration on one core here, so a pause or a change is applied within
+      about a second.
 
     Every setting alone at either end of its range validates; it is some combinations that are refused, with
     a message that names the cost, the budget and the settings to lower.
@@ -109,12 +119,21 @@ class TrainConfig:
         effect="data",
         data=True,
     )
-    # networks
-    hidden: int = setting(
-        128, "Units per hidden layer of G and D: capacity of both players.", low=4, high=512, effect="rebuild"
+    # networks: each player its own (hidden, depth and activation set both: BOTH_PLAYERS)
+    g_hidden: int = setting(
+        128, "Units per hidden layer of G: the generator's capacity.", low=4, high=512, effect="generator"
     )
-    depth: int = setting(3, "Hidden layers of G and D.", low=1, high=6, effect="rebuild")
-    activation: str = setting("relu", "Nonlinearity of both MLPs.", choices=tuple(ACTIVATIONS), effect="rebuild")
+    g_depth: int = setting(3, "Hidden layers of G.", low=1, high=6, effect="generator")
+    g_activation: str = setting(
+        "relu", "Nonlinearity of G's hidden layers.", choices=tuple(ACTIVATIONS), effect="generator"
+    )
+    d_hidden: int = setting(
+        128, "Units per hidden layer of D: the discriminator's capacity.", low=4, high=512, effect="discriminator"
+    )
+    d_depth: int = setting(3, "Hidden layers of D.", low=1, high=6, effect="discriminator")
+    d_activation: str = setting(
+        "relu", "Nonlinearity of D's hidden layers.", choices=tuple(ACTIVATIONS), effect="discriminator"
+    )
     latent_dim: int = setting(2, "Dimension of the noise z that G maps to a sample.", low=1, high=64, effect="rebuild")
     latent: str = setting(
         "normal", "Distribution of z: standard normal or uniform on [-1, 1].", choices=tuple(LATENTS), effect="rebuild"
@@ -224,13 +243,25 @@ class TrainConfig:
     grid_size: int = setting(100, "Resolution of D's surface and of the density grid behind the JSD.", low=10, high=400)
     arrow_grid: int = setting(16, "Arrows per side of the generator-gradient field.", low=2, high=64)
 
+    @property
+    def g_layers(self) -> Layers:
+        """G's hidden layers."""
+        return Layers(self.g_hidden, self.g_depth, self.g_activation)
+
+    @property
+    def d_layers(self) -> Layers:
+        """D's hidden layers."""
+        return Layers(self.d_hidden, self.d_depth, self.d_activation)
+
     def replace(self, **changes) -> TrainConfig:
-        """A validated copy with `changes`; picking another data set brings that data set's defaults."""
-        unknown = set(changes) - FIELDS.keys()
+        """A validated copy with `changes`; picking another data set brings that data set's defaults. A name
+        of BOTH_PLAYERS (hidden, depth, activation) sets both players' setting, and a player's own one given
+        beside it wins (`both_players`)."""
+        unknown = set(changes) - SETTING_NAMES.keys()
         if unknown:
             raise ConfigError(sorted(unknown)[0], "is not a setting")
         changes = {**self.brought_along(changes), **changes}
-        return validate(dataclasses.replace(self, **{k: coerce(k, v) for k, v in changes.items()}))
+        return validate(dataclasses.replace(self, **both_players({k: coerce(k, v) for k, v in changes.items()})))
 
     def brought_along(self, changes: dict) -> dict:
         """What `changes` bring with them that they do not set themselves: another data set its own defaults;
@@ -249,7 +280,30 @@ class TrainConfig:
 
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(TrainConfig)}
 DATA_FIELDS = tuple(name for name, f in FIELDS.items() if f.metadata["data"])  # what p_data is made of
+
+# The names G and D shared before each player had its own network: in a link, a flag, an explore axis or a
+# saved config each still sets both players' setting (`both_players`). Never a field: a config holds the six.
+BOTH_PLAYERS: dict[str, tuple[str, str]] = {
+    "hidden": ("g_hidden", "d_hidden"),
+    "depth": ("g_depth", "d_depth"),
+    "activation": ("g_activation", "d_activation"),
+}
+# Every name `TrainConfig.replace` takes, with the field whose type, range, choices and help it has (for a
+# BOTH_PLAYERS name, G's: both players' settings have the same).
+SETTING_NAMES: dict[str, dataclasses.Field] = FIELDS | {name: FIELDS[g] for name, (g, _) in BOTH_PLAYERS.items()}
 TYPES: dict[str, type] = {k: v for k, v in typing.get_type_hints(TrainConfig).items()}
+TYPES |= {name: TYPES[g] for name, (g, _) in BOTH_PLAYERS.items()}  # every name of SETTING_NAMES
+
+
+def both_players(changes: dict) -> dict:
+    """changes with each BOTH_PLAYERS name (hidden, depth, activation) replaced by the two players' settings it
+    stands for, unless a player's own is given too: that one wins (hidden=64 and g_hidden=32 give G 32 units
+    and D 64). The one place these names are read."""
+    out = {name: value for name, value in changes.items() if name not in BOTH_PLAYERS}
+    for name, players in BOTH_PLAYERS.items():
+        if name in changes:
+            out |= {player: changes[name] for player in players if player not in changes}
+    return out
 
 
 class ConfigError(ValueError):
@@ -295,7 +349,7 @@ def used(name: str, config: TrainConfig) -> bool:
 
 
 def in_words(name: str, old, new) -> str:
-    """A change as a notice says it: "spectral norm on", "hidden 64 to 128", "custom components"."""
+    """A change as a notice says it: "spectral norm on", "d hidden 64 to 128", "custom components"."""
     label = name.replace("_", " ")
     if name in ("components", "points"):
         return "custom components" if name == "components" else f"{len(new)} painted points"
@@ -306,7 +360,8 @@ def in_words(name: str, old, new) -> str:
 
 
 def coerce(name: str, value):
-    """Convert a value (a string from a URL or a flag, a numpy scalar…) to the setting's type."""
+    """Convert a value (a string from a URL or a flag, a numpy scalar…) to the setting's type (a BOTH_PLAYERS
+    name's: its players')."""
     kind = TYPES.get(name)
     try:
         if kind is bool:
@@ -406,32 +461,42 @@ def footprint(config: TrainConfig) -> dict[str, tuple[float, tuple[str, ...]]]:
     cells = c.grid_size**2
     unroll = (1 + c.unrolled) * (2 if LOSSES[c.loss].gradient_penalty else 1)
     batch = ("batch_size",) if kernel else ()  # the kernel compares each point with a batch of G's samples
+    # a training batch: G's batch_size x pack samples through its layers, D's batch_size inputs through its own
+    layers = c.pack * c.g_hidden * c.g_depth + c.d_hidden * c.d_depth
     return {
         "p_data on the grid": (40.0 * modes * cells, ("grid_size", modes_field)),
         "D's surface": (
-            cells * (8.0 * c.hidden + 60.0 * c.batch_size * kernel),
-            ("grid_size", "hidden", *batch),
+            cells * (8.0 * c.d_hidden + 60.0 * c.batch_size * kernel),
+            ("grid_size", "d_hidden", *batch),
         ),
         "one evaluation": (
             c.eval_samples
-            * (72.0 * (c.grid_size + 1) + 16.0 * c.hidden + 32.0 * modes + 80.0 * c.batch_size / c.pack * kernel),
-            ("eval_samples", "grid_size", "hidden", *batch),
+            * (
+                72.0 * (c.grid_size + 1)
+                + 8.0 * (c.g_hidden + c.d_hidden)
+                + 32.0 * modes
+                + 80.0 * c.batch_size / c.pack * kernel
+            ),
+            ("eval_samples", "grid_size", "g_hidden", "d_hidden", *batch),
         ),
         "one training iteration": (
-            unroll * (24.0 * c.batch_size * (c.pack + 1) * c.hidden * c.depth + 360.0 * c.batch_size**2 * kernel),
-            ("batch_size", "hidden", "depth", "unrolled", "pack"),
+            unroll * (24.0 * c.batch_size * layers + 360.0 * c.batch_size**2 * kernel),
+            ("batch_size", "g_hidden", "g_depth", "d_hidden", "d_depth", "unrolled", "pack"),
         ),
     }
 
 
 def step_cost(config: TrainConfig) -> int:
-    """Multiply-adds of one iteration, roughly: per pass batch_size x pack x hidden^2 x depth (the layers),
-    plus KERNEL_PAIR_COST x batch_size^2 with the minibatch kernel (its pairwise distances, memory-bound:
-    measured as that many multiply-adds' time); k D steps + g_steps G steps, each G step with the `unrolled`
-    D steps its loss looks through. This machine does about 2 billion a second on one core."""
+    """Multiply-adds of one iteration, roughly: per pass batch_size x pack x the mean of the two players'
+    hidden^2 x depth (their layers: every pass runs through both, and with G and D of one shape, as it was
+    measured, the mean is that shape's), plus KERNEL_PAIR_COST x batch_size^2 with the minibatch kernel (its
+    pairwise distances, memory-bound: measured as that many multiply-adds' time); k D steps + g_steps G steps,
+    each G step with the `unrolled` D steps its loss looks through. This machine does about 2 billion a second
+    on one core."""
     c = config
     kernel = c.minibatch_discrimination and c.minibatch_kind == "kernel"
-    per_pass = c.batch_size * c.pack * c.hidden**2 * c.depth + KERNEL_PAIR_COST * c.batch_size**2 * kernel
+    layers = (c.g_hidden**2 * c.g_depth + c.d_hidden**2 * c.d_depth) / 2
+    per_pass = round(c.batch_size * c.pack * layers) + KERNEL_PAIR_COST * c.batch_size**2 * kernel
     return per_pass * (c.k + c.g_steps * (1 + c.unrolled))
 
 
@@ -461,7 +526,7 @@ def _check_cost(config: TrainConfig) -> None:
             )
     cost = step_cost(config)
     if cost > STEP_BUDGET:
-        names = ("batch_size", "hidden", "depth", "k", "g_steps", "unrolled", "pack")
+        names = ("batch_size", "g_hidden", "g_depth", "d_hidden", "d_depth", "k", "g_steps", "unrolled", "pack")
         raise ConfigError(
             _culprit(config, names),
             f"one iteration would take about {cost / 1e9:.2g} billion multiply-adds and one may take at most "
@@ -470,23 +535,41 @@ def _check_cost(config: TrainConfig) -> None:
         )
 
 
+PLAYER_EFFECTS = ("generator", "discriminator")  # a fresh G, D goes on; a fresh D, G goes on
+
+
 def effects(changes: dict) -> dict[str, str]:
-    """How each changed setting takes effect on a run: "live" (from the next iteration), "discriminator" (a
-    fresh D, G and the run go on), "data" (a new p_data, G, D and the run go on) or "rebuild" (new networks:
-    back to iteration 0)."""
-    return {name: FIELDS[name].metadata["effect"] for name in changes}
+    """How each changed setting takes effect on a run: "live" (from the next iteration), "generator" (a fresh
+    G, D and the run go on), "discriminator" (a fresh D, G and the run go on), "data" (a new p_data, G, D and
+    the run go on) or "rebuild" (new networks: back to iteration 0). A player's new shape is a rebuild too
+    when both players get one at once (hidden, which sets both; g_depth with pack) or when the change rebuilds
+    anyway: nothing of the run is left to go on."""
+    found = {name: FIELDS[name].metadata["effect"] for name in changes}
+    if "rebuild" in found.values() or set(PLAYER_EFFECTS) <= set(found.values()):
+        found = {name: "rebuild" if effect in PLAYER_EFFECTS else effect for name, effect in found.items()}
+    return found
+
+
+def fields_with(effect: str, changes: dict) -> list[str]:
+    """The changed settings that take effect as `effect` ("rebuild", "generator", "discriminator", "data")."""
+    return [name for name, found in effects(changes).items() if found == effect]
 
 
 def rebuild_fields(changes: dict) -> list[str]:
     """The changed settings that need new networks."""
-    return [name for name in changes if FIELDS[name].metadata["effect"] == "rebuild"]
+    return fields_with("rebuild", changes)
 
 
 def data_fields(changes: dict) -> list[str]:
     """The changed settings that make a new p_data (G and D go on against it)."""
-    return [name for name in changes if FIELDS[name].metadata["effect"] == "data"]
+    return fields_with("data", changes)
+
+
+def generator_fields(changes: dict) -> list[str]:
+    """The changed settings that give G a new shape (a fresh G; D and the run go on)."""
+    return fields_with("generator", changes)
 
 
 def discriminator_fields(changes: dict) -> list[str]:
     """The changed settings that give D a new shape (a fresh D; G and the run go on)."""
-    return [name for name in changes if FIELDS[name].metadata["effect"] == "discriminator"]
+    return fields_with("discriminator", changes)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import FIELDS, ROW_DATASETS, TYPES, ConfigError, TrainConfig, coerce, validate
+from .config import BOTH_PLAYERS, ROW_DATASETS, SETTING_NAMES, TYPES, ConfigError, TrainConfig, coerce, validate
 from .export import read_arrays, run_config
 from .metrics import generator_metrics
 from .presets import PRESETS
@@ -73,12 +73,13 @@ class Axis:
 
 def parse_axis(text: str) -> Axis:
     """'name=v1,v2,...' or 'name=lo:hi:N' (N evenly spaced values) or 'name=lo:hi:Nlog' (log-spaced); the
-    values checked against the setting's type and range. ConfigError naming the setting, or ValueError."""
+    values checked against the setting's type and range. ConfigError naming the setting, or ValueError. A
+    BOTH_PLAYERS name (hidden, depth, activation) is an axis over both players' setting (core.config)."""
     name, sep, spec = str(text).partition("=")
     name = name.strip().replace("-", "_")
     if not sep or not spec.strip():
         raise ValueError(f"an axis is 'setting=values', got {text!r}")
-    if name not in FIELDS:
+    if name not in SETTING_NAMES:
         raise ValueError(f"unknown setting {name!r} (python -m core train --help lists them)")
     if name in NOT_ON_AN_AXIS:
         raise ConfigError(name, "cannot be an axis (--seeds and --steps set seeds and length)")
@@ -102,7 +103,7 @@ def parse_axis(text: str) -> Axis:
         raise ConfigError(name, "the axis has no values (an empty range)")
     if len(values) > MAX_VALUES:
         raise ConfigError(name, f"an axis has at most {MAX_VALUES} values, got {len(values)}")
-    meta = FIELDS[name].metadata
+    meta = SETTING_NAMES[name].metadata
     for v in values:
         if meta["choices"] is not None and v not in meta["choices"]:
             raise ConfigError(name, f"must be one of {', '.join(map(str, meta['choices']))}, got {str(v)[:40]!r}")
@@ -128,6 +129,8 @@ class Grid:
             raise ValueError(f"steps from 1 to {MAX_STEPS:,}, got {self.steps}")
         if self.y is not None and self.y.name == self.x.name:
             raise ConfigError(self.y.name, "is already the x axis")
+        if self.y is not None and _overlap(self.x.name, self.y.name):  # hidden and g_hidden: one would hide the other
+            raise ConfigError(self.y.name, f"sets a player's setting that the x axis {self.x.name} sets too")
         if math.prod(self.shape) > MAX_RUNS:
             raise ValueError(f"{math.prod(self.shape):,} runs (cells x seeds); at most {MAX_RUNS:,}")
 
@@ -146,6 +149,11 @@ class Grid:
     def runs(self) -> list[tuple[int, int, int]]:
         rows, columns, seeds = self.shape
         return [(r, c, s) for r in range(rows) for c in range(columns) for s in range(seeds)]
+
+
+def _overlap(a: str, b: str) -> bool:
+    """Whether settings a and b set the same player's setting: a BOTH_PLAYERS name and one of its players'."""
+    return any(both in (a, b) and {a, b} & set(players) for both, players in BOTH_PLAYERS.items())
 
 
 def outcome(modes: list[int], total: int, diverged: bool) -> str:

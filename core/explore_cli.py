@@ -16,14 +16,25 @@ from pathlib import Path
 
 from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type stubs
 
-from .cli import MAX_THREADS, Parser, _config, _int_from, _writable, add_setting_flags, clip, flag, strict_json
+from .cli import (
+    MAX_THREADS,
+    Parser,
+    _config,
+    _int_from,
+    _writable,
+    add_setting_flags,
+    clip,
+    flag,
+    strict_json,
+    with_both_players,
+)
 from .config import FIELDS, ConfigError
 from .executors import ExecutorUnavailable, default_workers, run_exploration
 from .explore import MAX_SEEDS, MAX_STEPS, NOT_ON_AN_AXIS, OUTCOMES, Exploration, Grid, load, parse_axis
 from .presets import PRESETS
 
 DEFAULT_STEPS = 1500
-GRID_FLAGS = ("preset", "x", "y", "seeds", "steps", *(n for n in FIELDS if n not in NOT_ON_AN_AXIS))
+GRID_FLAGS = ("preset", "x", "y", "seeds", "steps", *with_both_players(n for n in FIELDS if n not in NOT_ON_AN_AXIS))
 
 
 def _axis(text: str):

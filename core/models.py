@@ -1,11 +1,13 @@
-"""The two players: MLPs for G, the Discriminator (an MLP body with packing and an optional minibatch layer
-before its head), the latent distributions z is drawn from, and `frozen`, D as G's step sees it."""
+"""The two players, each with its own hidden layers (`Layers`): an MLP for G, the Discriminator (an MLP body with
+packing and an optional minibatch layer before its head), the latent distributions z is drawn from, and
+`frozen`, D as G's step sees it."""
 
 from __future__ import annotations
 
 import contextlib
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 import torch
@@ -122,17 +124,29 @@ def frozen(net: nn.Module):
         net.train(was_training)
 
 
-def hidden_layers(n_in: int, width: int, depth: int, activation: str) -> nn.Sequential:
-    layers, n = [], n_in
-    for _ in range(depth):
-        layers += [nn.Linear(n, width), ACTIVATIONS[activation]()]
-        n = width
-    return nn.Sequential(*layers)
+@dataclass(frozen=True)
+class Layers:
+    """One player's hidden layers: `depth` layers of `width` units, each followed by `activation`."""
+
+    width: int
+    depth: int
+    activation: str
+
+    def __str__(self) -> str:  # what the page says of a player's shape: "3 × 128 relu"
+        return f"{self.depth} × {self.width} {self.activation}"
 
 
-def mlp(n_in: int, n_out: int, width: int, depth: int, activation: str) -> nn.Sequential:
-    """depth hidden layers of `width` units, then a linear output layer."""
-    return nn.Sequential(*hidden_layers(n_in, width, depth, activation), nn.Linear(width, n_out))
+def hidden_layers(n_in: int, layers: Layers) -> nn.Sequential:
+    modules, n = [], n_in
+    for _ in range(layers.depth):
+        modules += [nn.Linear(n, layers.width), ACTIVATIONS[layers.activation]()]
+        n = layers.width
+    return nn.Sequential(*modules)
+
+
+def mlp(n_in: int, n_out: int, layers: Layers) -> nn.Sequential:
+    """`layers`' hidden layers, then a linear output layer."""
+    return nn.Sequential(*hidden_layers(n_in, layers), nn.Linear(layers.width, n_out))
 
 
 ModuleT = TypeVar("ModuleT", bound=nn.Module)
@@ -153,17 +167,15 @@ _GLOBAL_RNG = threading.Lock()
 
 def discriminator(
     data_dim: int,
-    width: int,
-    depth: int,
-    activation: str,
+    layers: Layers,
     spectral_norm: bool,
     pack: int = 1,
     minibatch: str | None = None,
 ) -> Discriminator:
     """D maps x (or a pack of m samples) to one raw output (logit or score), optionally through a minibatch layer."""
-    body = hidden_layers(data_dim * pack, width, depth, activation)
-    layer = MINIBATCH[minibatch](width) if minibatch else None
-    net = Discriminator(body, nn.Linear(layer.out_features if layer else width, 1), pack, layer)
+    body = hidden_layers(data_dim * pack, layers)
+    layer = MINIBATCH[minibatch](layers.width) if minibatch else None
+    net = Discriminator(body, nn.Linear(layer.out_features if layer else layers.width, 1), pack, layer)
     return with_spectral_norm(net) if spectral_norm else net
 
 
@@ -177,25 +189,29 @@ def _seeded(seed: int):
 def build_players(
     data_dim: int,
     latent_dim: int,
-    width: int,
-    depth: int,
-    activation: str,
+    g: Layers,
+    d: Layers,
     spectral_norm: bool,
     seed: int,
     pack: int = 1,
     minibatch: str | None = None,
 ) -> tuple[nn.Sequential, Discriminator]:
-    """(G, D): G maps z in R^latent_dim to x in R^data_dim; D as `discriminator` builds it."""
+    """(G, D), each with its own hidden layers: G maps z in R^latent_dim to x in R^data_dim; D as
+    `discriminator` builds it. G is drawn first from the seed, so a fresh G alone (`build_generator`) is this G."""
     with _seeded(seed):
-        generator = mlp(latent_dim, data_dim, width, depth, activation)
-        return generator, discriminator(data_dim, width, depth, activation, spectral_norm, pack, minibatch)
+        generator = mlp(latent_dim, data_dim, g)
+        return generator, discriminator(data_dim, d, spectral_norm, pack, minibatch)
+
+
+def build_generator(data_dim: int, latent_dim: int, g: Layers, seed: int) -> nn.Sequential:
+    """A fresh G alone (a live change of G's shape keeps D): the G that `build_players` draws from this seed."""
+    with _seeded(seed):
+        return mlp(latent_dim, data_dim, g)
 
 
 def build_discriminator(
     data_dim: int,
-    width: int,
-    depth: int,
-    activation: str,
+    d: Layers,
     spectral_norm: bool,
     seed: int,
     pack: int = 1,
@@ -203,4 +219,4 @@ def build_discriminator(
 ) -> Discriminator:
     """A fresh D alone (a live change of D's shape keeps G)."""
     with _seeded(seed):
-        return discriminator(data_dim, width, depth, activation, spectral_norm, pack, minibatch)
+        return discriminator(data_dim, d, spectral_norm, pack, minibatch)

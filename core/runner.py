@@ -31,7 +31,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import torch
 
-from .config import TrainConfig, data_fields, discriminator_fields, effects, in_words, rebuild_fields, shown, validate
+from .config import (
+    TrainConfig,
+    data_fields,
+    discriminator_fields,
+    effects,
+    generator_fields,
+    in_words,
+    rebuild_fields,
+    shown,
+    validate,
+)
 from .data import mixture_for
 from .frame_builder import FrameBuilder
 from .history import BoundedHistory
@@ -42,6 +52,12 @@ IDLE, RUNNING, PAUSED, DIVERGED, STOPPED = "idle", "running", "paused", "diverge
 STEP_KINDS = ("iteration", "d", "g")
 MAX_PACE = 1000.0  # iterations per second: set_pace's ceiling (None is as fast as possible)
 TRAIN_COLUMNS = ("iteration", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_g")
+# A player with a new shape, built afresh while the other one and the run go on: the changes that do it, how
+# the GAN does it, and what the run says (core.config.effects: "generator", "discriminator").
+FRESH_PLAYERS = (
+    (generator_fields, GAN.replace_generator, "new generator ({}): a fresh G, D keeps its weights"),
+    (discriminator_fields, GAN.replace_discriminator, "new discriminator ({}): a fresh D, G keeps its weights"),
+)
 _ids = itertools.count(1)
 _alive: weakref.WeakSet[Runner] = weakref.WeakSet()
 
@@ -143,7 +159,8 @@ class Runner:
     def update(self, **changes) -> dict[str, str]:
         """Change settings live; applied before the next iteration. Returns every setting that changed (those
         a change brings along included, such as a data set's defaults) with how it takes effect
-        (`core.config.effects`: "live", "discriminator", "data" or "rebuild", which restarts from iteration 0).
+        (`core.config.effects`: "live", "generator", "discriminator", "data" or "rebuild", which restarts from
+        iteration 0).
         Raises ConfigError (naming the setting) for a bad value, and nothing is applied."""
         with self._cond:
             self._check_alive()
@@ -313,7 +330,7 @@ class Runner:
         def said(fields: list[str]) -> str:
             return ", ".join(in_words(f, getattr(old, f), getattr(config, f)) for f in fields)
 
-        rebuild, new_data, new_d = rebuild_fields(changes), data_fields(changes), discriminator_fields(changes)
+        rebuild, new_data = rebuild_fields(changes), data_fields(changes)
         mixture = mixture_for(config) if new_data else gan.mixture
         if rebuild or mixture.dim != gan.mixture.dim:  # a 1-D p_data needs 1-D players
             self._build(config)
@@ -321,11 +338,11 @@ class Runner:
             self._set_message(f"rebuilt the networks ({said(rebuild + new_data)}): restarted at iteration 0")
             return
         notes = []
-        if new_d:
-            gan.replace_discriminator(config)
-            notes.append(f"new discriminator ({said(new_d)}): a fresh D, G keeps its weights")
-        else:
-            gan.set_live(config)
+        gan.set_live(config)
+        for fields, replace, note in FRESH_PLAYERS:  # at most one: both at once is a rebuild (effects)
+            if fields(changes):
+                replace(gan, config)
+                notes.append(note.format(said(fields(changes))))
         if new_data:
             gan.replace_data(mixture)
             self._frames.restart(gan)  # the evaluation history is the old p_data's (its modes): a new one

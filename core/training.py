@@ -19,7 +19,7 @@ from torch.func import functional_call
 from .config import TrainConfig
 from .data import Mixture, mixture_for
 from .losses import LOSSES, Loss, clip_weights_, gradient_penalty
-from .models import LATENTS, build_discriminator, build_players, frozen
+from .models import LATENTS, build_discriminator, build_generator, build_players, frozen
 from .remedies import HistoricalAverage, feature_matching, unrolled_parameters
 
 # Divergence bounds. A run has diverged when a loss or G's gradient norm is NaN/Inf or beyond its bound, or
@@ -66,9 +66,8 @@ class GAN:
         self.G, self.D = build_players(
             self.mixture.dim,
             config.latent_dim,
-            config.hidden,
-            config.depth,
-            config.activation,
+            config.g_layers,
+            config.d_layers,
             config.spectral_norm,
             config.seed,
             **_d_shape(config),
@@ -103,25 +102,28 @@ class GAN:
         if not config.historical_averaging:  # switched on again later, the average starts afresh
             self.average_g, self.average_d = HistoricalAverage(), HistoricalAverage()
 
+    def replace_generator(self, config: TrainConfig) -> None:
+        """A fresh G for a new G shape (its width, depth, activation), with a fresh optimizer and historical
+        average; D, its optimizer's moments and the counters stay."""
+        self.set_live(config)
+        self.G = build_generator(self.mixture.dim, config.latent_dim, config.g_layers, config.seed)
+        self.opt_g = make_optimizer(config.optimizer, self.G.parameters(), config.lr_g, (config.beta1, config.beta2))
+        self.average_g = HistoricalAverage()
+
     def replace_discriminator(self, config: TrainConfig) -> None:
-        """A fresh D for a new D shape (packing, minibatch layer, spectral norm); G and the counters stay."""
+        """A fresh D for a new D shape (its width, depth, activation, packing, minibatch layer, spectral norm),
+        with a fresh optimizer and historical average; G, its optimizer's moments and the counters stay."""
         self.set_live(config)
         self.D = build_discriminator(
-            self.mixture.dim,
-            config.hidden,
-            config.depth,
-            config.activation,
-            config.spectral_norm,
-            config.seed,
-            **_d_shape(config),
+            self.mixture.dim, config.d_layers, config.spectral_norm, config.seed, **_d_shape(config)
         )
         self.opt_d = make_optimizer(config.optimizer, self.D.parameters(), config.lr_d, (config.beta1, config.beta2))
         self.average_d = HistoricalAverage()
 
     def replace_data(self, mixture: Mixture) -> None:
         """A new p_data of the same dimension (another data set, a mode added), built from the config that
-        set_live or replace_discriminator took: G, D, their optimizers and the counters stay, and the next
-        minibatch of data comes from it."""
+        set_live, replace_generator or replace_discriminator took: G, D, their optimizers and the counters stay,
+        and the next minibatch of data comes from it."""
         self.mixture = mixture
 
     def latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:

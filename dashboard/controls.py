@@ -22,6 +22,7 @@ from core.config import (
     MAX_COMPONENTS,
     MAX_POINTS,
     MAX_RING_MODES,
+    SETTING_NAMES,
     SHOWN_CHARS,
     TYPES,
     ConfigError,
@@ -67,6 +68,12 @@ REMEDY_WIDGETS = (
 )
 REFRESH_S = [0.05, 0.1, 0.2, 0.5, 1.0]
 SPEEDS = {"max": None, "30": 30.0, "10": 10.0, "2": 2.0}  # the speed control: iterations per second (None: max)
+PLAYERS = {"g": "Generator", "d": "Discriminator"}  # the Networks section's two columns: <player>_hidden, ...
+# What a notice adds to the changes of a player's shape (core.config.effects), said in words
+FRESH_PLAYER = {
+    "generator": "G has a new shape, so a fresh G was built; D keeps its weights and training goes on.",
+    "discriminator": "D has a new shape, so a fresh D was built; G keeps its weights and training goes on.",
+}
 NO_PRESET = "(your own settings)"
 
 
@@ -76,7 +83,7 @@ def key(field: str) -> str:
 
 def widget_range(field: str) -> tuple:
     """The one range of a setting's slider: the setting's own (low, high), or WIDGET_RANGES' narrower one."""
-    meta = FIELDS[field].metadata
+    meta = SETTING_NAMES[field].metadata
     return WIDGET_RANGES.get(field, (meta["low"], meta["high"]))
 
 
@@ -160,11 +167,9 @@ def apply(runner: Runner, **changes) -> None:
         if said("rebuild"):
             notify(f"New {said('rebuild')}: the networks were rebuilt and the run restarted from iteration 0.")
         else:
-            if said("discriminator"):
-                notify(
-                    f"{said('discriminator').capitalize()}: D has a new shape, so a fresh D was built; G keeps its "
-                    "weights and training goes on."
-                )
+            for effect, words in FRESH_PLAYER.items():
+                if said(effect):
+                    notify(f"{said(effect).capitalize()}: {words}")
             if said("data"):
                 notify(
                     f"New p_data ({said('data')}): G and D keep their weights and go on against it. Reset starts "
@@ -472,12 +477,8 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
             st.caption(painted_caption(runner))
             custom_editor(runner)
 
-        with st.expander("Networks (rebuilds the run)", expanded=False):
-            widget(
-                runner, "select_slider", "hidden", "Width (units per layer)", options=_options(WIDTHS, config.hidden)
-            )
-            widget(runner, "slider", "depth", "Hidden layers", **_span("depth"))
-            widget(runner, "selectbox", "activation", "Activation", options=list(ACTIVATIONS))
+        with st.expander("Networks", expanded=False):
+            networks(runner)
             widget(runner, "slider", "latent_dim", "Noise dimension", **_span("latent_dim"))
             widget(runner, "radio", "latent", "Noise distribution", options=list(LATENTS), horizontal=True)
             widget(runner, "number_input", "seed", "Seed", **_span("seed"), step=1)
@@ -514,6 +515,22 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
         st.caption(
             f"Server: {slots.running()} of {slots.capacity} training slot(s) in use; {len(live_runners())} run(s) open."
         )
+
+
+def networks(runner: Runner) -> None:
+    """Each player's own network, side by side: a new shape builds that player afresh and the other one keeps its
+    weights (core.config.effects)."""
+    config = runner.config
+    for column, (player, title) in zip(st.columns(2), PLAYERS.items(), strict=True):
+        column.markdown(f"**{title}**")
+        width = f"{player}_hidden"
+        widget(runner, "select_slider", width, "Width", column, options=_options(WIDTHS, getattr(config, width)))
+        widget(runner, "slider", f"{player}_depth", "Hidden layers", column, **_span(f"{player}_depth"))
+        widget(runner, "selectbox", f"{player}_activation", "Activation", column, options=list(ACTIVATIONS))
+    st.caption(
+        "A new shape for one player builds that player afresh; the other keeps its weights and training goes on. "
+        "The noise and the seed below rebuild both and restart the run."
+    )
 
 
 def remedies_section(runner: Runner) -> None:
@@ -672,7 +689,7 @@ def _read(name: str, raw: str, notes: list[str]):
     value = coerce(name, value)
     if name == "dataset" and value in DATASETS and value not in PLANE_DATASETS:
         raise ConfigError(name, "the Theory page's 1-D data set; the board draws a plane's data set")
-    if TYPES[name] in (int, float) and FIELDS[name].metadata["low"] is not None:
+    if TYPES[name] in (int, float) and SETTING_NAMES[name].metadata["low"] is not None:
         if not math.isfinite(value):
             raise ConfigError(name, "must be a finite number")
         low, high = widget_range(name)
@@ -703,7 +720,8 @@ def read_url(params) -> tuple[TrainConfig, list[str]]:
     beyond its widget's range clamped and noted), a repeated key gives its last value. Then ONE config is
     built from all of them at once, so the order of the keys does not matter; if the whole does not validate,
     the setting the ConfigError names is dropped with a note and the rest tried again (at most once per
-    setting). Never raises."""
+    setting). An old link's hidden, depth or activation sets both players' (core.config.BOTH_PLAYERS; a player's
+    own, such as g_hidden, given too wins). Never raises."""
     notes: list[str] = []
     query: dict[str, str] = {}
     for key in params:
@@ -724,7 +742,7 @@ def read_url(params) -> tuple[TrainConfig, list[str]]:
             continue
         if name in VIEW_PARAMS:
             continue
-        if name not in FIELDS:
+        if name not in SETTING_NAMES:  # the settings, and hidden, depth, activation for both players
             notes.append(f"unknown setting {_said(name)} ignored")
         elif name in URL_SKIPPED:
             notes.append(f"{name} is a headless run's setting; ignored here")

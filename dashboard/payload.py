@@ -167,7 +167,8 @@ def plain_formula(latex: str) -> str:
 @functools.lru_cache(maxsize=64)
 def model_view(config) -> dict:
     """The model overview's labels for `config`: both objectives (the loss's, at the config's label smoothing),
-    how many updates of each player an iteration makes, and each active remedy at its place."""
+    how many updates of each player an iteration makes, each player's own hidden layers ("3 × 128 relu"), and
+    each active remedy at its place."""
     loss = LOSSES[config.loss]
     d_body = loss.d_smoothed if config.label_smoothing > 0 and loss.d_smoothed else loss.d_body
     slots: dict[str, list[str]] = {slot: [] for slot in set(REMEDY_SLOTS.values())}
@@ -180,6 +181,8 @@ def model_view(config) -> dict:
         g_objective=plain_formula(f"{loss.g_sense} {loss.g_body}"),
         d_updates=config.k,
         g_updates=config.g_steps,
+        d_layers=str(config.d_layers),
+        g_layers=str(config.g_layers),
         **slots,
     )
 

@@ -38,7 +38,17 @@ Job = CompareJob | ExploreJob  # core.background.BackgroundJob: the slots admit 
 
 # The paper's 1-D picture trains its own small GAN on the Theory page (same runner, data dimension 1).
 LINE_CONFIG = TrainConfig(
-    dataset="line", modes=3, hidden=64, depth=2, latent_dim=1, lr_g=1e-3, lr_d=1e-3, samples_shown=400, arrow_grid=8
+    dataset="line",
+    modes=3,
+    g_hidden=64,
+    g_depth=2,
+    d_hidden=64,
+    d_depth=2,
+    latent_dim=1,
+    lr_g=1e-3,
+    lr_d=1e-3,
+    samples_shown=400,
+    arrow_grid=8,
 )
 
 

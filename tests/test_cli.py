@@ -57,7 +57,8 @@ def test_train_json_lines_and_saved_samples(cli, tmp_path):
     for record in lines:
         assert set(REPORT_KEYS) <= record.keys()
         assert record["modes_total"] == 8 and 0 <= record["d_real"] <= 1 and 0 <= record["jsd"] <= np.log(2) + 1e-9
-    assert lines[-1]["config"]["hidden"] == 16 and lines[-1]["config"]["loss"] == "nonsaturating"
+    final = lines[-1]["config"]
+    assert final["g_hidden"] == final["d_hidden"] == 16 and final["loss"] == "nonsaturating" and "hidden" not in final
     samples = np.load(out, allow_pickle=False)
     assert samples.shape == (200, 2) and samples.dtype == np.float32 and np.isfinite(samples).all()
 
@@ -392,7 +393,9 @@ def test_reports_are_not_kept_without_save_run(capsys, keep_torch_threads):
                 held.append(sum(stat.size for stat in snapshot.statistics("filename")))
             return len(text)
 
-    config = TrainConfig(steps=200, eval_every=1, hidden=8, depth=1, batch_size=16, eval_samples=100, grid_size=10)
+    config = TrainConfig().replace(
+        steps=200, eval_every=1, hidden=8, depth=1, batch_size=16, eval_samples=100, grid_size=10
+    )
     tracemalloc.start()
     try:
         assert core.cli.train(config, json_lines=False, save_samples=None, out=Out()) == 0

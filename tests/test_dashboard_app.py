@@ -35,8 +35,12 @@ def test_the_app_runs_with_the_default_config(app):
         ("select_slider", "w_beta2", 0.99, "beta2", 0.99),
         ("radio", "w_optimizer", "sgd", "optimizer", "sgd"),
         ("slider", "w_radius", 3.0, "radius", 3.0),
-        ("select_slider", "w_hidden", 64, "hidden", 64),
-        ("slider", "w_depth", 2, "depth", 2),
+        ("select_slider", "w_g_hidden", 64, "g_hidden", 64),
+        ("select_slider", "w_d_hidden", 32, "d_hidden", 32),
+        ("slider", "w_g_depth", 2, "g_depth", 2),
+        ("slider", "w_d_depth", 1, "d_depth", 1),
+        ("selectbox", "w_g_activation", "tanh", "g_activation", "tanh"),
+        ("selectbox", "w_d_activation", "leakyrelu", "d_activation", "leakyrelu"),
         ("toggle", "w_spectral_norm", True, "spectral_norm", True),
         ("number_input", "w_seed", 7, "seed", 7),
         ("slider", "w_feature_matching", 0.5, "feature_matching", 0.5),
@@ -59,8 +63,12 @@ def test_data_and_network_controls_say_what_they_keep_and_bring_the_data_sets_de
     config = runner_of(app).config
     assert (config.dataset, config.modes, config.std) == ("grid", 25, 0.05)
     assert "New p_data (dataset ring to grid, modes 8 to 25, std 0.02 to 0.05): G and D keep" in messages(app)
-    app.select_slider(key="w_hidden").set_value(64).run()
-    assert "New hidden 128 to 64: the networks were rebuilt" in messages(app)
+    app.select_slider(key="w_g_hidden").set_value(64).run()
+    assert "G hidden 128 to 64: G has a new shape, so a fresh G was built; D keeps its weights" in messages(app)
+    app.slider(key="w_d_depth").set_value(2).run()
+    assert "D depth 3 to 2: D has a new shape, so a fresh D was built; G keeps its weights" in messages(app)
+    app.slider(key="w_latent_dim").set_value(3).run()
+    assert "New latent dim 2 to 3: the networks were rebuilt" in messages(app)
     assert app.slider(key="w_grid_side").value == 5
     app.slider(key="w_grid_side").set_value(3).run()
     assert runner_of(app).config.modes == 9

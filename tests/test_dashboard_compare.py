@@ -78,7 +78,7 @@ def started(job: CompareJob, iterations: int = 3, timeout: float = 120) -> bool:
 
 
 def test_a_cancelled_comparison_stops_within_one_iteration():
-    config = TrainConfig(hidden=16, depth=1)
+    config = TrainConfig().replace(hidden=16, depth=1)
     job = CompareJob({"A": config, "B": config}, seeds=2, steps=100_000)
     job.start()
     assert started(job)
@@ -90,7 +90,7 @@ def test_a_cancelled_comparison_stops_within_one_iteration():
 
 def test_ending_the_session_cancels_a_running_comparison(no_thread_leak):
     owner = SessionTraining(TrainingSlots(capacity=1))
-    config = TrainConfig(hidden=16, depth=1)
+    config = TrainConfig().replace(hidden=16, depth=1)
     owner.board()
     assert owner.compare(CompareJob({"A": config, "B": config}, seeds=2, steps=100_000)) == 0
     assert started(owner.job)
@@ -105,7 +105,7 @@ def test_a_comparison_waits_for_a_slot_while_a_run_trains_and_says_so(no_thread_
     slots = TrainingSlots(capacity=1)
     owner = SessionTraining(slots)
     monkeypatch.setattr(compare, "session_training", lambda: owner)  # AppTests share one session id
-    other = Runner(TrainConfig(hidden=16, depth=1), threads=1)  # another tab's run, holding the one slot
+    other = Runner(TrainConfig().replace(hidden=16, depth=1), threads=1)  # another tab's run, holding the one slot
     at = AppTest.from_string(SCRIPT, default_timeout=60)
     try:
         assert slots.request(other) == 0 and other.state == RUNNING
@@ -135,7 +135,7 @@ def test_switching_pages_pauses_or_cancels_what_left_the_screen(no_thread_leak):
     """The router tells the session's owner which page is on screen; what is not shown stops training: the
     comparison off Compare, the 1-D run off Theory, the board's run on Compare (Theory shows it)."""
     owner = SessionTraining(TrainingSlots(capacity=3))
-    config = TrainConfig(hidden=16, depth=1)
+    config = TrainConfig().replace(hidden=16, depth=1)
     try:
         board, line = owner.board(), owner.line()
         assert owner.slots.request(board) == 0 and owner.slots.request(line) == 0
@@ -159,7 +159,7 @@ def test_leaving_the_page_cancels_a_running_comparison(no_thread_leak, monkeypat
     owner = SessionTraining(TrainingSlots(capacity=3))
     monkeypatch.setattr(session, "session_training", lambda: owner)
     try:
-        config = TrainConfig(hidden=16, depth=1)
+        config = TrainConfig().replace(hidden=16, depth=1)
         owner.show("compare")
         owner.compare(CompareJob({"A": config, "B": config}, seeds=2, steps=100_000))
         assert started(owner.job)

@@ -45,4 +45,5 @@ def test_new_networks_still_restart_from_iteration_0(no_thread_leak):
         runner.update(hidden=64)
         assert runner.wait_parked(30)
         snap = runner.snapshot()
-        assert snap.iteration == 0 and snap.rebuilds == 1 and "rebuilt the networks (hidden 128 to 64)" in snap.message
+        assert snap.iteration == 0 and snap.rebuilds == 1
+        assert "rebuilt the networks (g hidden 128 to 64, d hidden 128 to 64)" in snap.message

@@ -160,7 +160,7 @@ def test_the_file_round_trips_and_says_what_ran(tmp_path):
     back = load(io.BytesIO(result.to_bytes()))
     assert same_numbers(back, result) and back.grid == result.grid and back.preset == "ring8"
     with np.load(io.BytesIO(result.to_bytes()), allow_pickle=False) as raw:  # anyone can read it
-        assert json.loads(str(raw["config"]))["hidden"] == 32 and raw["outcome"].shape == (2, 2, 2)
+        assert json.loads(str(raw["config"]))["d_hidden"] == 32 and raw["outcome"].shape == (2, 2, 2)
     run = result.grid.config(1, 0, 1)
     assert (run.k, run.lr_d, run.seed) == (2, pytest.approx(1e-4), 1)  # a cell's run, repeatable
 

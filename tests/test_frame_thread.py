@@ -14,7 +14,7 @@ from core.runner import PAUSED, Runner
 from core.snapshot import Probe, Still, frame_copies, picture
 from core.training import GAN
 
-SMALL = TrainConfig(hidden=32, depth=2, batch_size=64, eval_samples=500, samples_shown=200, grid_size=40)
+SMALL = TrainConfig().replace(hidden=32, depth=2, batch_size=64, eval_samples=500, samples_shown=200, grid_size=40)
 D_SHAPES = {
     "plain": {},
     "spectral norm": dict(spectral_norm=True),

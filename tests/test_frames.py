@@ -16,7 +16,7 @@ from dashboard import frames
 from dashboard.payload import payload
 from dashboard.session import _release
 
-SMALL = TrainConfig(hidden=16, depth=1, batch_size=32, eval_samples=300, samples_shown=200, grid_size=40)
+SMALL = TrainConfig().replace(hidden=16, depth=1, batch_size=32, eval_samples=300, samples_shown=200, grid_size=40)
 
 
 def strict_loads(body: bytes):

@@ -22,8 +22,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from core.cli import DATA_FIELDS, flag, main
-from core.config import FIELDS, TYPES
+from core.cli import DATA_FIELDS, flag, main, with_both_players
+from core.config import FIELDS, SETTING_NAMES, TYPES
 
 GUARD_S = 60  # per example: a generous guard against a hang, not a speed test
 
@@ -53,8 +53,10 @@ NUMBER = st.one_of(
 # converts every occurrence, so a bad fuzzed value still fails; a good one is replaced)
 CHEAP = {
     "steps": "2",
-    "hidden": "8",
-    "depth": "1",
+    "g_hidden": "8",
+    "g_depth": "1",
+    "d_hidden": "8",
+    "d_depth": "1",
     "eval_samples": "100",
     "grid_size": "10",
     "samples_shown": "10",
@@ -63,7 +65,7 @@ CHEAP = {
 
 
 def value_for(name: str) -> st.SearchStrategy[str]:
-    meta = FIELDS[name].metadata
+    meta = SETTING_NAMES[name].metadata
     if name == "components":
         row = st.lists(NUMBER, min_size=3, max_size=5).map(",".join)
         good = st.lists(
@@ -179,11 +181,12 @@ EVALUATE_EXTRA = st.lists(
 ).map(lambda parts: [part for pair in parts for part in pair])
 
 
-SWEEP_FIELDS = [name for name in FIELDS if name != "spectral_norm"]
+TRAIN_FLAGS = with_both_players(FIELDS)  # --hidden, --depth, --activation too (both players')
+SWEEP_FIELDS = with_both_players(name for name in FIELDS if name != "spectral_norm")
 
 
 @FAST
-@given(args=flags_for(FIELDS), extra=TRAIN_EXTRA)
+@given(args=flags_for(TRAIN_FLAGS), extra=TRAIN_EXTRA)
 def test_fuzz_train_flags(folder, args, extra, keep_torch_threads):
     fuzz_train(folder, args, extra)
 
@@ -202,7 +205,7 @@ def test_fuzz_sweep_flags(args, seeds, keep_torch_threads):
 
 @pytest.mark.slow
 @SLOW
-@given(args=flags_for(FIELDS), extra=TRAIN_EXTRA)
+@given(args=flags_for(TRAIN_FLAGS), extra=TRAIN_EXTRA)
 def test_fuzz_train_flags_longer(folder, args, extra, keep_torch_threads):
     fuzz_train(folder, args, extra)
 
@@ -286,7 +289,7 @@ JSON_VALUE = st.recursive(
     max_leaves=12,
 )
 CONFIG_TEXT = st.one_of(
-    st.dictionaries(st.sampled_from([*FIELDS, "nope"]), JSON_VALUE, max_size=5).map(json.dumps),
+    st.dictionaries(st.sampled_from([*SETTING_NAMES, "nope"]), JSON_VALUE, max_size=5).map(json.dumps),
     JSON_VALUE.map(json.dumps),
     TEXT,
     st.integers(1, 40_000).map(lambda n: "[" * n + "]" * n),

@@ -12,7 +12,7 @@ from hypothesis import strategies as hs
 from streamlit.testing.v1 import AppTest
 
 import core.config
-from core.config import FIELDS, validate
+from core.config import SETTING_NAMES, validate
 from core.data import PLANE_DATASETS
 from core.presets import PRESETS
 from core.runner import live_runners
@@ -55,7 +55,7 @@ NASTY = [
     ";".join(["0,0,0.1,1"] * 20_000),
     *INJECTIONS.values(),
 ]
-KEYS = list(dict.fromkeys([*FIELDS, "preset", *INJECTIONS]))
+KEYS = list(dict.fromkeys([*SETTING_NAMES, "preset", *INJECTIONS]))  # hidden, depth, activation too
 values = hs.one_of(
     hs.sampled_from(NASTY),
     hs.sampled_from(list(PRESETS)),

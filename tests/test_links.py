@@ -217,9 +217,8 @@ def board_configs(draw) -> TrainConfig:
     else:
         changes["points"] = tuple(draw(hs.lists(hs.tuples(hs.floats(-100, 100), hs.floats(-100, 100)), min_size=2)))
     changes["dataset"] = dataset
-    choices = dict(
-        loss=list(LOSSES), activation=list(ACTIVATIONS), latent=list(LATENTS), minibatch_kind=list(MINIBATCH)
-    )
+    choices = dict(loss=list(LOSSES), latent=list(LATENTS), minibatch_kind=list(MINIBATCH))
+    choices |= {name: list(ACTIVATIONS) for name in ("g_activation", "d_activation")}
     choices["optimizer"] = ["adam", "sgd"]
     for name in FIELDS:
         if name in changes or name in ("dataset", "modes", "components", "points") or not draw(hs.booleans()):
@@ -228,7 +227,7 @@ def board_configs(draw) -> TrainConfig:
             changes[name] = draw(hs.sampled_from(choices[name]))
         elif TYPES[name] is bool:
             changes[name] = draw(hs.booleans())
-        elif name in ("hidden", "batch_size", "grid_size", "eval_samples", "samples_shown"):  # stay in budget
+        elif name in ("g_hidden", "d_hidden", "batch_size", "grid_size", "eval_samples", "samples_shown"):  # budget
             low, high = widget_range(name)
             changes[name] = draw(hs.integers(low, min(high, 4 * getattr(TrainConfig(), name))))
         elif FIELDS[name].metadata["low"] is not None:
@@ -319,18 +318,19 @@ def test_every_widget_s_range_is_its_setting_s(app):
             meta = FIELDS[field].metadata
             assert meta["low"] <= widget_range(field)[0] <= widget_range(field)[1] <= meta["high"]
     widgets = {"k", "label_smoothing", "gp_lambda", "clip", "lr_d", "lr_g", "batch_size", "beta1", "beta2"}
-    widgets |= {"modes", "radius", "grid_side", "spacing", "std", "hidden", "depth", "latent_dim", "seed"}
+    widgets |= {"modes", "radius", "grid_side", "spacing", "std", "latent_dim", "seed"}
+    widgets |= {"g_hidden", "g_depth", "d_hidden", "d_depth"}
     widgets |= {"feature_matching", "historical_averaging", "unrolled", "pack"}
     assert set(seen) >= widgets
 
 
 def test_a_sidebar_change_over_the_budget_is_refused_with_a_plain_notice(app):
     app.run()
-    app.select_slider(key="w_hidden").set_value(512).run()
+    app.select_slider(key="w_d_hidden").set_value(512).run()
     app.slider(key="w_k").set_value(20).run()
     assert not app.exception
     config = runner_of(app).config
-    assert (config.hidden, config.k) == (512, 1) and app.slider(key="w_k").value == 1  # the widget shows what runs
+    assert (config.d_hidden, config.k) == (512, 1) and app.slider(key="w_k").value == 1  # the widget shows what runs
     (notice,) = [e.value for e in app.warning if e.value.startswith("Not applied")]
     assert unescaped(notice).startswith("Not applied (k): one iteration would take about") and not live_markdown(notice)
 

@@ -38,3 +38,9 @@ def test_every_remedy_has_a_place_and_shows_there_when_on():
     assert view["d_updates"] == 2
     plain = model_view(TrainConfig())
     assert not any(plain[slot] for slot in set(REMEDY_SLOTS.values()))
+
+
+def test_each_player_s_own_layers_are_shown():
+    assert (model_view(TrainConfig())["g_layers"], model_view(TrainConfig())["d_layers"]) == ("3 × 128 relu",) * 2
+    view = model_view(TrainConfig().replace(g_hidden=64, g_activation="tanh", d_depth=2, d_hidden=256))
+    assert (view["g_layers"], view["d_layers"]) == ("3 × 64 tanh", "2 × 256 relu")

@@ -12,7 +12,7 @@ from core.config import TrainConfig
 from core.runner import Runner
 from dashboard.payload import MAX_CURVE_POINTS, payload, quantise, quantise_centred, surface_title
 
-SMALL = TrainConfig(hidden=16, depth=1, batch_size=32, eval_samples=300, samples_shown=200, grid_size=40)
+SMALL = TrainConfig().replace(hidden=16, depth=1, batch_size=32, eval_samples=300, samples_shown=200, grid_size=40)
 
 
 def decode(text, dtype):

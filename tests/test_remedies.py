@@ -25,7 +25,9 @@ from core.snapshot import Probe, picture
 from core.sweep import Sweep, run_sweep
 from core.training import GAN
 
-SMALL = TrainConfig(hidden=16, depth=2, batch_size=32, latent_dim=4, eval_samples=200, samples_shown=100, grid_size=20)
+SMALL = TrainConfig().replace(
+    hidden=16, depth=2, batch_size=32, latent_dim=4, eval_samples=200, samples_shown=100, grid_size=20
+)
 
 
 def state(net):

@@ -16,7 +16,7 @@ from core.runner import DIVERGED, IDLE, PAUSED, RUNNING, STOPPED, Runner
 from core.training import GAN
 from tests.conftest import runner_threads
 
-SMALL = TrainConfig(hidden=32, depth=2, batch_size=64, eval_samples=500, samples_shown=200, grid_size=40)
+SMALL = TrainConfig().replace(hidden=32, depth=2, batch_size=64, eval_samples=500, samples_shown=200, grid_size=40)
 
 
 @pytest.fixture
@@ -84,10 +84,12 @@ def test_shape_changes_rebuild_without_killing_the_thread(runner):
     assert runner.wait_until(lambda: runner.snapshot().iteration >= 3, 60)
     thread = runner.thread
     # a new data set brings its own defaults (25 modes, std 0.05; spacing 2 was already the value)
-    assert set(runner.update(hidden=16, dataset="grid")) == {"hidden", "dataset", "modes", "std"}
+    assert set(runner.update(hidden=16, dataset="grid")) == {"g_hidden", "d_hidden", "dataset", "modes", "std"}
     assert runner.wait_until(lambda: runner.snapshot().rebuilds >= 1, 30)
     snap = runner.snapshot()
-    assert "rebuilt the networks (hidden 32 to 16, dataset ring to grid, modes 8 to 25" in snap.message
+    assert "rebuilt the networks (g hidden 32 to 16, d hidden 32 to 16, dataset ring to grid, modes 8 to 25" in (
+        snap.message
+    )
     assert snap.metrics.modes_total == 25
     assert runner.wait_until(lambda: runner.snapshot().iteration >= 3, 30)
     assert runner.thread is thread and thread.is_alive() and runner.state == RUNNING

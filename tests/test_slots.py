@@ -2,7 +2,7 @@ from core.config import TrainConfig
 from core.runner import RUNNING, Runner
 from core.slots import TrainingSlots, default_capacity
 
-SMALL = TrainConfig(hidden=8, depth=1, batch_size=16, eval_samples=200, samples_shown=50, grid_size=20)
+SMALL = TrainConfig().replace(hidden=8, depth=1, batch_size=16, eval_samples=200, samples_shown=50, grid_size=20)
 
 
 def test_the_cap_queues_in_order_and_frees_slots(no_thread_leak):

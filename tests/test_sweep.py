@@ -13,7 +13,7 @@ from core.config import MEMORY_BUDGET, ConfigError, TrainConfig, footprint
 from core.sweep import METRICS, Sweep, check_seeds, run_sweep
 from core.training import GAN
 
-SMALL = TrainConfig(hidden=32, depth=2, batch_size=64, eval_samples=500, k=2)
+SMALL = TrainConfig().replace(hidden=32, depth=2, batch_size=64, eval_samples=500, k=2)
 
 
 @pytest.mark.parametrize("loss, g_steps", [("nonsaturating", 1), ("wgan-gp", 1), ("wgan", 1), ("nonsaturating", 3)])
@@ -63,7 +63,7 @@ def test_sweep_from_the_command_line(capsys, keep_torch_threads):
 def test_a_sweep_whose_seeds_together_pass_the_memory_budget_is_refused_before_training(capsys, keep_torch_threads):
     """One run at batch 1,024 x hidden 512 is within the budget; 32 of them in one batched product are not
     (measured: 1.3 GB). Seed by seed (spectral norm is not batched) holds one run at a time: allowed."""
-    big = TrainConfig(batch_size=1024, hidden=512)
+    big = TrainConfig().replace(batch_size=1024, hidden=512)
     per_seed = footprint(big)["one training iteration"][0]
     most = int(MEMORY_BUDGET // per_seed)
     check_seeds(big, most)  # the largest sweep allowed passes

@@ -116,7 +116,7 @@ def test_theorem_1_on_a_live_run():
     from core.runner import Runner
     from core.theory import value_report
 
-    with Runner(TrainConfig(hidden=32, depth=2, batch_size=64), threads=1) as runner:
+    with Runner(TrainConfig().replace(hidden=32, depth=2, batch_size=64), threads=1) as runner:
         snap = runner.advance(200, wait=True)
     h = snap.eval_history
     recorded = np.isfinite(h["value_d_star"])

@@ -9,7 +9,7 @@ from core.metrics import generator_metrics
 from core.snapshot import Probe
 from core.training import GAN, GRAD_BOUND, LOSS_BOUND, WEIGHT_BOUND
 
-SMALL = TrainConfig(hidden=32, depth=2, batch_size=64)
+SMALL = TrainConfig().replace(hidden=32, depth=2, batch_size=64)
 
 
 def params(net):
