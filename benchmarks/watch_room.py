@@ -11,9 +11,13 @@ headless Chromium at 1920x1080, presses Start and Share live view. Then, in the 
 It prints the run's iterations/s in each stretch (read from the run's own frames at the stretch's start and
 end), B / A, the viewers' requests/s and p50/p95 latency (a poll: `now`, and the frame when it is new), frames
 per second reaching the simulated viewers and the browsers, and bytes per frame. The simulated viewers run on
-this machine too, so B pays for their CPU as well as the server's: a room's phones would not.
+this machine too, so B pays for their CPU as well as the server's: a room's phones would not. With
+--confine-class CPU the class's devices (the watch pages, in a Chromium of their own, and the simulated viewers)
+run on that one core only, as if elsewhere but still taking up to a core of this machine; the lecturer's
+browser and the server share the machine as on a lecturer's laptop.
 
     python -m benchmarks.watch_room [--viewers 100] [--hz 5] [--browsers 3] [--seconds 20] [--via-nginx]
+                                    [--cpu] [--confine-class 1]
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from tests.browser import chromium, dashboard_server
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium, dashboard_server
 
 OBSERVE = """() => {
   window.__frames = 0;
@@ -100,13 +104,42 @@ async def _delayed(delay: float, work):
     await work
 
 
-def swarm(base: str, viewers: int, hz: float, seconds: float) -> subprocess.Popen:
-    """The viewers in a process of their own (their own GIL, as a room's browsers would be)."""
+def swarm(base: str, viewers: int, hz: float, seconds: float, cpus: set[int] | None = None) -> subprocess.Popen:
+    """The viewers in a process of their own (their own GIL, as a room's browsers would be), on `cpus` if given."""
     code = (
         "import asyncio, json, sys; from benchmarks.watch_room import _swarm; "
         f"print(json.dumps(asyncio.run(_swarm({base!r}, {viewers}, {hz}, {seconds}))))"
     )
-    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    confine = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, preexec_fn=confine)
+
+
+def chromium_pids() -> set[int]:
+    return {int(p.parent.name) for p in Path("/proc").glob("[0-9]*/comm") if _read(p).startswith("chromium")}
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+@contextlib.contextmanager
+def class_browser(browser, cpu: int | None):
+    """The watch pages' browser: the lecturer's own, or (cpu given) a Chromium of its own whose every process and
+    thread runs on that core (the renderers it starts later inherit it from its zygote)."""
+    if cpu is None:
+        yield browser
+        return
+    before = chromium_pids()
+    other = browser.browser_type.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    try:
+        for pid in chromium_pids() - before:
+            subprocess.run(["taskset", "-a", "-p", "-c", str(cpu), str(pid)], check=False, capture_output=True)
+        yield other
+    finally:
+        other.close()
 
 
 # ---- the lecturer's run ----------------------------------------------------------------------------------------
@@ -162,7 +195,8 @@ def stretch(link: str, browser, args, crowd: bool) -> dict:
             page.evaluate(OBSERVE)
             pages.append(page)
             contexts.append(context)
-        viewers = swarm(link, args.viewers, args.hz, args.seconds)
+        cpus = None if args.confine_class is None else {args.confine_class}
+        viewers = swarm(link, args.viewers, args.hz, args.seconds, cpus)
         started, before = time.monotonic(), cpu_seconds()
         its = rate(link, args.seconds - 0.5)
         out, _ = viewers.communicate(timeout=args.seconds + 60)
@@ -191,7 +225,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--via-nginx", action="store_true", help="replica r1 behind deploy/nginx/minimax.conf")
     parser.add_argument("--cpu", action="store_true", help="where the cores went in B, per process and thread")
+    parser.add_argument("--confine-class", type=int, metavar="CPU", help="the watch pages and viewers on this core")
     args = parser.parse_args()
+    if args.confine_class is not None and args.confine_class not in os.sched_getaffinity(0):
+        parser.error(f"--confine-class: no core {args.confine_class} here (cores {sorted(os.sched_getaffinity(0))})")
     env = {"MINIMAX_REPLICA": "r1"} if args.via_nginx else {}
     with contextlib.ExitStack() as stack:
         url = stack.enter_context(dashboard_server(env=env))
@@ -201,6 +238,7 @@ def main() -> None:
             port = stack.enter_context(nginx_front({"r1": urllib.parse.urlsplit(url).port}))
             url = f"http://127.0.0.1:{port}"
         browser = stack.enter_context(chromium())
+        watchers = stack.enter_context(class_browser(browser, args.confine_class))
         owner = browser.new_context(viewport={"width": 1920, "height": 1080})
         stack.callback(owner.close)
         page = owner.new_page()
@@ -212,7 +250,7 @@ def main() -> None:
         print(f"watch link {link}{' (through nginx)' if args.via_nginx else ''}")
         results = {}
         for name, crowd in (("A1", False), ("B1", True), ("B2", True), ("A2", False)):
-            results[name] = stretch(link, browser, args, crowd)
+            results[name] = stretch(link, watchers, args, crowd)
             extra = ""
             if crowd and args.viewers:
                 v = results[name]["viewers"]
