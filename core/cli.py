@@ -1,4 +1,5 @@
-"""python -m core: train headless and print the dashboard's numbers, list the presets, sweep seeds, or explore a grid.
+"""python -m core: train headless and print the dashboard's numbers, list the presets, sweep seeds, explore a grid,
+or reproduce a paper's table.
 
 Every TrainConfig setting is a flag (`--lr-d 2e-3`); flags override the preset. --hidden, --depth and
 --activation set both players' (core.config.BOTH_PLAYERS): --g-hidden or --d-hidden beside --hidden wins. Bad
@@ -67,6 +68,7 @@ class Parser(argparse.ArgumentParser):
     evaluate: Parser
     sweep: Parser
     explore: Parser
+    reproduce: Parser
 
     def error(self, message):  # one line, no usage block, no long value echoed whole
         self.exit(2, f"{self.prog}: error: {one_line(message)}\n")
@@ -280,9 +282,10 @@ def build_parser() -> Parser:
         default=os.cpu_count() or 1,
         help=f"torch intra-op threads, 1-{MAX_THREADS} (default: all cores)",
     )
-    from . import explore_cli  # it builds on this module's flags
+    from . import explore_cli, reproduce_cli  # they build on this module's flags
 
     parser.explore = explore_cli.add_parser(commands)
+    parser.reproduce = reproduce_cli.add_parser(commands)
     parser.train, parser.evaluate, parser.sweep = train, evaluate_, sweep_
     return parser
 
@@ -485,6 +488,10 @@ def main(argv=None) -> int:
         from . import explore_cli
 
         return explore_cli.main(parser.explore, args)
+    if args.command == "reproduce":
+        from . import reproduce_cli
+
+        return reproduce_cli.main(parser.reproduce, args)
     config = _config(parser.train, args, FIELDS)
     if args.save_run is not None and args.save_run.suffix.lower() != ".npz":
         parser.train.error(f"argument --save-run: the file must end in .npz, got {clip(repr(str(args.save_run)))}")

@@ -29,11 +29,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .data import DATASETS, mixture_for
 from .losses import LOSSES
-from .models import ACTIVATIONS, LATENTS, Layers
+from .models import ACTIVATIONS, INITS, LATENTS, NORMS, Layers
 from .remedies import MINIBATCH
 
 OPTIMIZERS = ("adam", "sgd")
@@ -48,6 +49,7 @@ MEMORY_BUDGET = 2**30  # bytes: the estimated working set of the costliest phase
 STEP_BUDGET = 2**31  # multiply-adds of one iteration's layers, k + g_steps x (1 + unrolled) passes (~1 s, one core)
 KERNELS = 5  # the minibatch kernel layer's kernels (core.remedies.MinibatchKernel's default)
 KERNEL_PAIR_COST = 3000  # the kernel layer's time per pair of a batch's samples, in multiply-adds (measured)
+NORM_COST = 8  # batch norm's multiply-adds per unit and sample, forward and backward (an estimate: ~1-2% of a layer)
 
 
 def setting(default, help, *, low=None, high=None, choices=None, effect="live", metavar=None, data=False):
@@ -125,21 +127,42 @@ class TrainConfig:
     )
     g_depth: int = setting(3, "Hidden layers of G.", low=1, high=6, effect="generator")
     g_activation: str = setting(
-        "relu", "Nonlinearity of G's hidden layers.", choices=tuple(ACTIVATIONS), effect="generator"
+        "relu",
+        "Nonlinearity of G's hidden layers (maxout: each unit is the largest of 5 linear pieces, 5x the weights).",
+        choices=tuple(ACTIVATIONS),
+        effect="generator",
+    )
+    g_norm: str = setting(
+        "none",
+        "Batch normalisation in G (PacGAN's generator): each hidden layer's units are rescaled to mean 0 and "
+        "variance 1 over the batch before the nonlinearity. Samples on screen and in the metrics use the running "
+        "averages instead, so one sample does not depend on the others.",
+        choices=tuple(NORMS),
+        effect="generator",
     )
     d_hidden: int = setting(
         128, "Units per hidden layer of D: the discriminator's capacity.", low=4, high=512, effect="discriminator"
     )
     d_depth: int = setting(3, "Hidden layers of D.", low=1, high=6, effect="discriminator")
     d_activation: str = setting(
-        "relu", "Nonlinearity of D's hidden layers.", choices=tuple(ACTIVATIONS), effect="discriminator"
+        "relu",
+        "Nonlinearity of D's hidden layers (maxout, PacGAN's D: each unit is the largest of 5 linear pieces).",
+        choices=tuple(ACTIVATIONS),
+        effect="discriminator",
     )
-    latent_dim: int = setting(2, "Dimension of the noise z that G maps to a sample.", low=1, high=64, effect="rebuild")
+    latent_dim: int = setting(2, "Dimension of the noise z that G maps to a sample.", low=1, high=256, effect="rebuild")
     latent: str = setting(
         "normal", "Distribution of z: standard normal or uniform on [-1, 1].", choices=tuple(LATENTS), effect="rebuild"
     )
     spectral_norm: bool = setting(
         False, "Spectral normalisation of D's weights (Miyato et al. 2018): keeps D Lipschitz.", effect="discriminator"
+    )
+    init: str = setting(
+        "default",
+        "How both players' weights start: PyTorch's default, small Gaussian weights N(0, 0.02^2) (PacGAN), "
+        "or orthogonal matrices scaled by 1.4 (the Unrolled GAN code); biases start at 0 in both.",
+        choices=tuple(INITS),
+        effect="rebuild",
     )
     seed: int = setting(
         0,
@@ -159,6 +182,12 @@ class TrainConfig:
         "(the paper's is 1).",
         low=1,
         high=10,
+    )
+    simultaneous: bool = setting(
+        False,
+        "Update G and D at once from the same batch, both gradients taken at the same weights, then both steps "
+        "(the ALI, PacGAN and VEEGAN code), instead of Algorithm 1's D step, then G step against the new D. "
+        "Needs k = 1, one G step and no unrolling.",
     )
     label_smoothing: float = setting(
         0.0,
@@ -231,6 +260,15 @@ class TrainConfig:
     )
     beta2: float = setting(0.999, "Adam's second-moment decay.", low=0.0, high=0.9999)
     batch_size: int = setting(256, "Samples of real data and of G per update.", low=16, high=2048)
+    train_set: int = setting(
+        0,
+        "Size of a fixed training set drawn once from p_data (PacGAN trains on 100,000 points); each batch is "
+        "drawn from it with replacement. 0: a fresh sample of p_data at every step, an endless supply.",
+        low=0,
+        high=1_000_000,
+        effect="data",
+        metavar="N",
+    )
     # evaluation and views
     steps: int = setting(6000, "Iterations a headless run trains for.", low=1, high=10**8)
     eval_every: int = setting(500, "Iterations between two evaluations of a headless run.", low=1, high=10**8)
@@ -246,7 +284,7 @@ class TrainConfig:
     @property
     def g_layers(self) -> Layers:
         """G's hidden layers."""
-        return Layers(self.g_hidden, self.g_depth, self.g_activation)
+        return Layers(self.g_hidden, self.g_depth, self.g_activation, self.g_norm)
 
     @property
     def d_layers(self) -> Layers:
@@ -398,6 +436,7 @@ def validate(config: TrainConfig) -> TrainConfig:
         raise ConfigError("modes", f"a ring holds 2 to {MAX_RING_MODES} modes, got {config.modes}")
     if config.label_smoothing > 0 and not LOSSES[config.loss].targets:
         raise ConfigError("label_smoothing", f"the {config.loss} loss has no targets to smooth; set it to 0")
+    _check_simultaneous(config)
     _check_shape(config.components)
     _check_points(config.points)
     try:
@@ -408,6 +447,28 @@ def validate(config: TrainConfig) -> TrainConfig:
     _check_components(config.components)
     _check_cost(config)
     return config
+
+
+# What updating G and D at once (`simultaneous`) cannot combine with: (setting, whether config is fine, why not).
+# The rest combines: each player's gradient penalty, weight clipping, historical average and feature matching
+# is taken at the same weights as its adversarial loss (core.training.GAN.simultaneous_step).
+SIMULTANEOUS_NEEDS: tuple[tuple[str, Callable[[TrainConfig], bool], str], ...] = (
+    ("k", lambda c: c.k == 1, "takes one D step an iteration: set k to 1"),
+    ("g_steps", lambda c: c.g_steps == 1, "takes one G step an iteration: set g steps to 1"),
+    (
+        "unrolled",
+        lambda c: c.unrolled == 0,
+        "takes G's gradient against D as it is, and unrolling looks at D's next steps: set unrolled to 0",
+    ),
+)
+
+
+def _check_simultaneous(config: TrainConfig) -> None:
+    for name, fine, why in SIMULTANEOUS_NEEDS if config.simultaneous else ():
+        if not fine(config):
+            raise ConfigError(
+                "simultaneous", f"updating G and D at once {why} (got {getattr(config, name)}), or switch it off"
+            )
 
 
 def _check_shape(components: tuple) -> None:
@@ -451,9 +512,21 @@ def _check_components(components: tuple) -> None:
         raise ConfigError("components", "the weights must have a finite positive sum, got 0")
 
 
+def _units(config: TrainConfig) -> tuple[int, int, int]:
+    """(G's, D's) outputs of each hidden Linear layer (width x maxout's pieces), and 1 if G has batch norm else 0."""
+    g_pieces, d_pieces = ACTIVATIONS[config.g_activation].pieces, ACTIVATIONS[config.d_activation].pieces
+    return config.g_hidden * g_pieces, config.d_hidden * d_pieces, int(NORMS[config.g_norm] is not None)
+
+
+TRAIN_SET_BYTES = 8.0  # a training-set point: two float32 coordinates
+
+
 def footprint(config: TrainConfig) -> dict[str, tuple[float, tuple[str, ...]]]:
     """Estimated bytes of each phase of a run, with the settings that drive it (TrainConfig's docstring):
-    upper bounds of the peaks measured on this machine above a default run's, not exact counts."""
+    upper bounds of the peaks measured on this machine above a default run's, not exact counts. A layer with
+    maxout holds pieces x width outputs, batch norm one more tensor of G's units per layer; a finite training set
+    (`train_set`, 8 B a point) is held through every phase, so it is counted in each and on its own line
+    (without one, the phases are the four they always were)."""
     c = config
     kernel = c.minibatch_discrimination and c.minibatch_kind == "kernel"
     modes_field = ROW_DATASETS.get(c.dataset, "modes")
@@ -461,41 +534,49 @@ def footprint(config: TrainConfig) -> dict[str, tuple[float, tuple[str, ...]]]:
     cells = c.grid_size**2
     unroll = (1 + c.unrolled) * (2 if LOSSES[c.loss].gradient_penalty else 1)
     batch = ("batch_size",) if kernel else ()  # the kernel compares each point with a batch of G's samples
+    g_units, d_units, norm = _units(c)
+    held = TRAIN_SET_BYTES * c.train_set
     # a training batch: G's batch_size x pack samples through its layers, D's batch_size inputs through its own
-    layers = c.pack * c.g_hidden * c.g_depth + c.d_hidden * c.d_depth
+    layers = c.pack * g_units * c.g_depth * (1 + norm) + d_units * c.d_depth
     return {
-        "p_data on the grid": (40.0 * modes * cells, ("grid_size", modes_field)),
+        "p_data on the grid": (40.0 * modes * cells + held, ("grid_size", modes_field)),
         "D's surface": (
-            cells * (8.0 * c.d_hidden + 60.0 * c.batch_size * kernel),
+            cells * (8.0 * d_units + 60.0 * c.batch_size * kernel) + held,
             ("grid_size", "d_hidden", *batch),
         ),
         "one evaluation": (
             c.eval_samples
             * (
                 72.0 * (c.grid_size + 1)
-                + 8.0 * (c.g_hidden + c.d_hidden)
+                + 8.0 * (g_units * (1 + norm) + d_units)
                 + 32.0 * modes
                 + 80.0 * c.batch_size / c.pack * kernel
-            ),
+            )
+            + held,
             ("eval_samples", "grid_size", "g_hidden", "d_hidden", *batch),
         ),
         "one training iteration": (
-            unroll * (24.0 * c.batch_size * layers + 360.0 * c.batch_size**2 * kernel),
+            unroll * (24.0 * c.batch_size * layers + 360.0 * c.batch_size**2 * kernel) + held,
             ("batch_size", "g_hidden", "g_depth", "d_hidden", "d_depth", "unrolled", "pack"),
         ),
+        **({"the training set": (held, ("train_set",))} if c.train_set else {}),
     }
 
 
 def step_cost(config: TrainConfig) -> int:
     """Multiply-adds of one iteration, roughly: per pass batch_size x pack x the mean of the two players'
-    hidden^2 x depth (their layers: every pass runs through both, and with G and D of one shape, as it was
-    measured, the mean is that shape's), plus KERNEL_PAIR_COST x batch_size^2 with the minibatch kernel (its
-    pairwise distances, memory-bound: measured as that many multiply-adds' time); k D steps + g_steps G steps,
-    each G step with the `unrolled` D steps its loss looks through. This machine does about 2 billion a second
-    on one core."""
+    hidden x units x depth (their layers: every pass runs through both, and with G and D of one shape, as it was
+    measured, the mean is that shape's; a layer's units are hidden x maxout's 5 pieces, so maxout costs 5x,
+    and G's batch norm adds NORM_COST per unit), plus KERNEL_PAIR_COST x batch_size^2 with the minibatch kernel
+    (its pairwise distances, memory-bound: measured as that many multiply-adds' time); k D steps + g_steps G
+    steps, each G step with the `unrolled` D steps its loss looks through. Updates at once (`simultaneous`) are
+    counted as the two passes of k = g_steps = 1, an upper bound (they share G's forward pass). This machine
+    does about 2 billion a second on one core."""
     c = config
     kernel = c.minibatch_discrimination and c.minibatch_kind == "kernel"
-    layers = (c.g_hidden**2 * c.g_depth + c.d_hidden**2 * c.d_depth) / 2
+    g_units, d_units, norm = _units(c)
+    g_layer = c.g_hidden * g_units + NORM_COST * g_units * norm
+    layers = (g_layer * c.g_depth + c.d_hidden * d_units * c.d_depth) / 2
     per_pass = round(c.batch_size * c.pack * layers) + KERNEL_PAIR_COST * c.batch_size**2 * kernel
     return per_pass * (c.k + c.g_steps * (1 + c.unrolled))
 

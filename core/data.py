@@ -178,3 +178,29 @@ PLANE_DATASETS = ("ring", "grid", "custom", "painted")  # what the Train page dr
 
 def mixture_for(config) -> Mixture:
     return DATASETS[config.dataset][0](config)
+
+
+TRAIN_SET_STREAM = 2_000_003  # the training set's own stream: seed + this (Probe's fixed inputs use seed + 1_000_003)
+
+
+@dataclass(frozen=True, eq=False)
+class TrainingSet:
+    """A finite training set: `points` (n, d) drawn once from p_data, and every batch drawn from them uniformly with
+    replacement. PacGAN trains on such a set, `"num_sample": 100000` drawn once (`GaussianPackingMixture`,
+    pacgan/datasets.py l.68-77), each pack slot's points drawn with replacement,
+    `np.random.randint(0, num_examples, ...)` (l.73-75)."""
+
+    points: torch.Tensor
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n points of the set, indices uniform with replacement from `generator` (the run's stream)."""
+        return self.points[torch.randint(len(self.points), (n,), generator=generator)]
+
+
+def training_data(mixture: Mixture, size: int, seed: int) -> Mixture | TrainingSet:
+    """What a run's batches of real data are drawn from: p_data itself (size 0, a fresh draw every step), or a
+    TrainingSet of `size` points drawn from it once, from the run's seed on a stream of its own, so the same seed
+    gives the same set whenever it is drawn (a new run, a live change) and the training stream is untouched."""
+    if size == 0:
+        return mixture
+    return TrainingSet(mixture.sample(size, torch.Generator().manual_seed(seed + TRAIN_SET_STREAM)))

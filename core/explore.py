@@ -207,6 +207,8 @@ def run_cell(config: TrainConfig, cancel: threading.Event | None = None) -> dict
             d_real=metrics.d_real,
             d_fake=metrics.d_fake,
             outcome=outcome(modes, metrics.modes_total, diverged=False),
+            # the last evaluation's high-quality samples per mode: any mode rule's count (core.metrics.MODE_RULES)
+            mode_counts=[int(c) for c in metrics.mode_counts],
         )
     except InterruptedError:
         raise

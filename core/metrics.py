@@ -13,7 +13,7 @@ from scipy.stats import chi
 
 from .data import Mixture
 from .grid import jsd
-from .models import frozen
+from .models import frozen, inference
 
 HQ_STDS = 3.0
 """A sample is high quality if it lies within 3 standard deviations (Euclidean distance) of its nearest
@@ -139,10 +139,11 @@ class Metrics:
 def generator_metrics(gan, z: torch.Tensor, real: torch.Tensor, *, with_jsd: bool = True) -> tuple[Metrics, np.ndarray]:
     """Metrics of G's samples on the fixed noise z (and D on fixed real samples); returns (metrics, samples).
 
-    Evaluation never changes the run: no gradients, D in eval mode (spectral norm's vectors stay put) and
+    Evaluation never changes the run: no gradients, D in eval mode (spectral norm's vectors stay put), G in
+    eval mode (batch norm's running statistics are used and stay put, as PacGAN's GraphLogger evaluates G) and
     the caller's own fixed z, so a run's numbers do not depend on how often it is evaluated.
     """
-    with torch.no_grad(), frozen(gan.D):
+    with torch.no_grad(), frozen(gan.D), inference(gan.G):
         fake = gan.G(z)
         out_real, out_fake = (gan.loss.output(out) for out in gan.judge(real, fake))
     samples = fake.numpy()

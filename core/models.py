@@ -1,6 +1,10 @@
 """The two players, each with its own hidden layers (`Layers`): an MLP for G, the Discriminator (an MLP body with
-packing and an optional minibatch layer before its head), the latent distributions z is drawn from, and
-`frozen`, D as G's step sees it."""
+packing and an optional minibatch layer before its head), the latent distributions z is drawn from, `frozen`,
+D as G's step sees it, and `inference`, G as every view and evaluation sees it (batch norm's running statistics).
+
+The papers' 2-D experiments need three more pieces, each a registry: ACTIVATIONS' maxout (a hidden layer of
+width w is Linear(n, 5 w) and the max over 5 pieces), NORMS' batch norm after G's hidden Linear layers, and
+INITS, the weight initialisation of both players' Linear layers."""
 
 from __future__ import annotations
 
@@ -15,10 +19,94 @@ from torch import Tensor, nn
 
 from .remedies import MINIBATCH
 
-ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
-    "relu": nn.ReLU,
-    "leakyrelu": lambda: nn.LeakyReLU(0.2),
-    "tanh": nn.Tanh,
+
+class Maxout(nn.Module):
+    """The max over `pieces` linear pieces (Goodfellow et al. 2013): (..., w * pieces) -> (..., w), unit i the max of
+    inputs i * pieces ... i * pieces + pieces - 1, as Blocks' Maxout brick reshapes its input to (..., w, pieces)
+    and takes the max over the last axis (behind PacGAN's and ALI's D: `LinearMaxout(output_dim=200,
+    num_pieces=5)`, PacGAN synthetic_data_experiments/.../pacgan_task.py l.61-90)."""
+
+    def __init__(self, pieces: int):
+        super().__init__()
+        self.pieces = pieces
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.unflatten(-1, (-1, self.pieces)).amax(-1)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A hidden layer's nonlinearity: `make()` builds it; `pieces` is how many outputs of the layer's Linear it
+    reduces to one unit (1 for a pointwise one, 5 for maxout), so a layer of width w has a Linear of w * pieces."""
+
+    make: Callable[[], nn.Module]
+    pieces: int = 1
+
+    def __call__(self) -> nn.Module:
+        return self.make()
+
+
+MAXOUT_PIECES = 5  # PacGAN's and ALI's D: LinearMaxout(..., num_pieces=5) (pacgan_task.py l.61-90)
+
+ACTIVATIONS: dict[str, Activation] = {
+    "relu": Activation(nn.ReLU),
+    "leakyrelu": Activation(lambda: nn.LeakyReLU(0.2)),
+    "tanh": Activation(nn.Tanh),
+    "maxout": Activation(lambda: Maxout(MAXOUT_PIECES), MAXOUT_PIECES),
+}
+
+
+class BatchNorm(nn.BatchNorm1d):
+    """Batch normalisation of each unit over the batch (Ioffe & Szegedy 2015), with PacGAN's constants: Blocks'
+    BatchNormalization has epsilon 1e-4, and PacGAN updates the running statistics as p = 0.05 m + 0.95 p
+    (pacgan_task.py l.149), PyTorch's momentum 0.05. It normalises the last dimension whatever the leading ones
+    (G on the mesh of z is (rows, 21, d)). In training mode a batch is normalised by its own statistics; in
+    eval mode (`inference`) by the running ones, so one sample's output does not depend on the others."""
+
+    def __init__(self, width: int):
+        super().__init__(width, eps=1e-4, momentum=0.05)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(x.reshape(-1, x.shape[-1])).reshape(x.shape)
+
+
+# A player's normalisation after each hidden Linear layer (before its activation), or None. With one, the Linear
+# has no bias (the norm's shift takes its place): PacGAN's G is `MLP(..., use_bias=False)` with
+# `Sequence([BatchNormalization(400).apply, Rectifier().apply])` per hidden layer and a biased output layer
+# (pacgan_task.py l.43-59, l.92-95).
+NORMS: dict[str, Callable[[int], nn.Module] | None] = {
+    "none": None,
+    "batch": BatchNorm,
+}
+
+
+def _zero_bias(module: nn.Linear) -> None:
+    if module.bias is not None:
+        nn.init.zeros_(module.bias)
+
+
+def _normal_init(module: nn.Module) -> None:
+    """PacGAN's and ALI's `weights_init=IsotropicGaussian(0.02)`, `biases_init=Constant(0)` (config l.21-22)."""
+    if isinstance(module, nn.Linear):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        _zero_bias(module)
+
+
+def _orthogonal_init(module: nn.Module) -> None:
+    """The Unrolled GAN notebook's `tf.orthogonal_initializer(gain=1.4)` for every layer (poolio/unrolled_gan,
+    `Unrolled GAN demo.ipynb`, cell 13), biases 0 (slim's default)."""
+    if isinstance(module, nn.Linear):
+        nn.init.orthogonal_(module.weight, gain=1.4)
+        _zero_bias(module)
+
+
+# Weight initialisation of both players' Linear layers: name -> function(module), applied to every module of a
+# freshly built player (`nn.Module.apply`) from the run's seed. "default" is PyTorch's own (Kaiming-uniform
+# weights, uniform biases): it draws nothing more, so a default run is what it was.
+INITS: dict[str, Callable[[nn.Module], None]] = {
+    "default": lambda module: None,
+    "normal": _normal_init,
+    "orthogonal": _orthogonal_init,
 }
 
 LATENTS: dict[str, Callable[[int, int, torch.Generator | None], torch.Tensor]] = {
@@ -124,22 +212,45 @@ def frozen(net: nn.Module):
         net.train(was_training)
 
 
+@contextlib.contextmanager
+def inference(net: nn.Module):
+    """G as every view and evaluation sees it: eval mode, so batch norm uses its running statistics (PacGAN's
+    GraphLogger draws its samples outside the `batch_normalization` context, pacgan/extensions.py l.48-102) and
+    a forward pass moves none of them; back in the mode it was in afterwards. Without batch norm G is the same
+    function in both modes."""
+    was_training = net.training
+    net.train(False)
+    try:
+        yield net
+    finally:
+        net.train(was_training)
+
+
 @dataclass(frozen=True)
 class Layers:
-    """One player's hidden layers: `depth` layers of `width` units, each followed by `activation`."""
+    """One player's hidden layers: `depth` layers of `width` units, each a Linear, then `norm` (NORMS) if any,
+    then `activation` (ACTIVATIONS; maxout's Linear has width x pieces outputs)."""
 
     width: int
     depth: int
     activation: str
+    norm: str = "none"
 
-    def __str__(self) -> str:  # what the page says of a player's shape: "3 × 128 relu"
-        return f"{self.depth} × {self.width} {self.activation}"
+    def __str__(self) -> str:  # what the page says of a player's shape: "3 × 128 relu", "4 × 400 relu, batch norm"
+        return f"{self.depth} × {self.width} {self.activation}" + (f", {self.norm} norm" if self.norm != "none" else "")
 
 
 def hidden_layers(n_in: int, layers: Layers) -> nn.Sequential:
-    modules, n = [], n_in
+    """`depth` blocks of Linear(n, width x pieces) [+ the norm] + the activation."""
+    activation, norm = ACTIVATIONS[layers.activation], NORMS[layers.norm]
+    units = layers.width * activation.pieces  # maxout reduces `pieces` outputs to one unit
+    modules: list[nn.Module] = []
+    n = n_in
     for _ in range(layers.depth):
-        modules += [nn.Linear(n, layers.width), ACTIVATIONS[layers.activation]()]
+        modules.append(nn.Linear(n, units, bias=norm is None))
+        if norm is not None:
+            modules.append(norm(units))
+        modules.append(activation())
         n = layers.width
     return nn.Sequential(*modules)
 
@@ -171,12 +282,22 @@ def discriminator(
     spectral_norm: bool,
     pack: int = 1,
     minibatch: str | None = None,
+    init: str = "default",
 ) -> Discriminator:
-    """D maps x (or a pack of m samples) to one raw output (logit or score), optionally through a minibatch layer."""
+    """D maps x (or a pack of m samples) to one raw output (logit or score), optionally through a minibatch layer;
+    its Linear layers initialised by INITS[init] (before spectral norm wraps them)."""
     body = hidden_layers(data_dim * pack, layers)
     layer = MINIBATCH[minibatch](layers.width) if minibatch else None
     net = Discriminator(body, nn.Linear(layer.out_features if layer else layers.width, 1), pack, layer)
+    net.apply(INITS[init])
     return with_spectral_norm(net) if spectral_norm else net
+
+
+def generator(latent_dim: int, data_dim: int, layers: Layers, init: str = "default") -> nn.Sequential:
+    """G: z in R^latent_dim -> x in R^data_dim, its Linear layers initialised by INITS[init]."""
+    net = mlp(latent_dim, data_dim, layers)
+    net.apply(INITS[init])
+    return net
 
 
 @contextlib.contextmanager
@@ -195,18 +316,20 @@ def build_players(
     seed: int,
     pack: int = 1,
     minibatch: str | None = None,
+    init: str = "default",
 ) -> tuple[nn.Sequential, Discriminator]:
     """(G, D), each with its own hidden layers: G maps z in R^latent_dim to x in R^data_dim; D as
-    `discriminator` builds it. G is drawn first from the seed, so a fresh G alone (`build_generator`) is this G."""
+    `discriminator` builds it; both initialised by INITS[init]. G is drawn (and initialised) first from the seed,
+    so a fresh G alone (`build_generator`) is this G."""
     with _seeded(seed):
-        generator = mlp(latent_dim, data_dim, g)
-        return generator, discriminator(data_dim, d, spectral_norm, pack, minibatch)
+        g_net = generator(latent_dim, data_dim, g, init)
+        return g_net, discriminator(data_dim, d, spectral_norm, pack, minibatch, init)
 
 
-def build_generator(data_dim: int, latent_dim: int, g: Layers, seed: int) -> nn.Sequential:
+def build_generator(data_dim: int, latent_dim: int, g: Layers, seed: int, init: str = "default") -> nn.Sequential:
     """A fresh G alone (a live change of G's shape keeps D): the G that `build_players` draws from this seed."""
     with _seeded(seed):
-        return mlp(latent_dim, data_dim, g)
+        return generator(latent_dim, data_dim, g, init)
 
 
 def build_discriminator(
@@ -216,7 +339,8 @@ def build_discriminator(
     seed: int,
     pack: int = 1,
     minibatch: str | None = None,
+    init: str = "default",
 ) -> Discriminator:
     """A fresh D alone (a live change of D's shape keeps G)."""
     with _seeded(seed):
-        return discriminator(data_dim, d, spectral_norm, pack, minibatch)
+        return discriminator(data_dim, d, spectral_norm, pack, minibatch, init)

@@ -141,7 +141,9 @@ class Runner:
             self.wait_parked(timeout)
 
     def advance(self, n: int = 1, kind: str = "iteration", *, wait: bool = False, timeout: float = 60.0) -> Snapshot:
-        """Advance exactly n units while paused: full iterations, or single D ('d') or G ('g') updates.
+        """Advance exactly n units while paused: full iterations, or single D ('d') or G ('g') updates. With
+        `simultaneous` an iteration updates both players at once, and 'd' and 'g' still update one player alone
+        against the other as it stands (GAN.advance): the two halves of that update, taken apart.
         A running run is paused first. With wait=True, return the snapshot taken after the last unit."""
         if kind not in STEP_KINDS or n < 0:
             raise ValueError(f"step kind must be one of {STEP_KINDS} and n >= 0")

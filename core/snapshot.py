@@ -18,7 +18,7 @@ from .config import TrainConfig
 from .grid import grid_edges
 from .losses import LOSSES, Loss
 from .metrics import Metrics
-from .models import Discriminator, frozen
+from .models import Discriminator, frozen, inference
 from .training import GAN
 
 
@@ -146,7 +146,8 @@ def picture(gan: GAN | Still, probe: Probe, *, with_surface: bool = True) -> dic
     A D that compares samples (packs, minibatch features) judges each point among one training batch of
     G's current samples, through the same few packs for every point (`Discriminator.among`): the surface
     and d_samples are the mean of D's output over those packs, the arrows the gradient of the mean of G's
-    per-sample loss over them, the push a sample of G at x gets in training on average."""
+    per-sample loss over them, the push a sample of G at x gets in training on average. G draws in eval mode
+    (`inference`): with batch norm, each sample is G of its own z, whatever else is drawn beside it."""
     out = dict(
         real=_frozen_array(probe.real_shown),
         bounds=_frozen_array(probe.bounds),
@@ -157,7 +158,7 @@ def picture(gan: GAN | Still, probe: Probe, *, with_surface: bool = True) -> dic
         surface_is_probability=gan.loss.probability,
     )
     D, loss = gan.D, gan.loss
-    with frozen(D):
+    with frozen(D), inference(gan.G):  # G's samples as PacGAN's GraphLogger draws them: batch norm's running stats
         with torch.no_grad():
             samples = gan.G(probe.z_shown)
             context = samples[: gan.config.batch_size * D.pack] if D.batch_aware else None

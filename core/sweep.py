@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,12 +37,30 @@ from .snapshot import Probe
 from .training import GAN, make_optimizer
 
 SINGLE_RUN_ONLY = ("feature-matching", "minibatch-discrimination", "historical-averaging", "unrolled", "packing")
+# Settings the stacked networks cannot take either: (setting, whether config uses it, why). Maxout, an
+# initialisation and a finite training set can: StackedMLP applies any activation to the last dimension, the
+# weights are the single runs' own, and each seed draws its batches from its own run's data.
+SINGLE_RUN_SETTINGS: tuple[tuple[str, Callable[[TrainConfig], bool], str], ...] = (
+    ("spectral_norm", lambda c: c.spectral_norm, "sweeps train without spectral normalisation"),
+    (
+        "g_norm",
+        lambda c: c.g_norm != "none",
+        "batch norm in G is trained one seed at a time, not in a batched sweep",
+    ),
+    (
+        "simultaneous",
+        lambda c: c.simultaneous,
+        "updates of G and D at once are trained one seed at a time, not in a batched sweep",
+    ),
+)
 MAX_SEEDS = 64  # seeds of one sweep: memory grows with them (~4.5 MB each for ring8, 1,000 reached 4.5 GB)
 METRICS = ("d_real", "d_fake", "modes_captured", "high_quality", "reverse_kl", "jsd", "loss_d", "loss_g")
 
 
 class StackedMLP(nn.Module):
-    """N MLPs of the same shape as one module: x (N, B, in) -> (N, B, out)."""
+    """N MLPs of the same shape as one module: x (N, B, in) -> (N, B, out). Their Linear layers have biases and one
+    activation of the last dimension, any of core.models.ACTIVATIONS (maxout's Linear has width x pieces outputs,
+    which its Maxout reduces); a G with batch norm is not such an MLP (`unbatchable`)."""
 
     def __init__(self, nets: list[nn.Sequential]):
         super().__init__()
@@ -98,6 +117,7 @@ class Sweep:
         self.G = StackedMLP([g.G for g in singles])
         self.D = StackedMLP([g.D.plain() for g in singles])
         self.rngs = [g.rng for g in singles]
+        self.data = [g.data for g in singles]  # p_data, or each seed's own training set (train_set)
         self.probes = [Probe(g) for g in singles]
         betas = (config.beta1, config.beta2)
         self.opt_g = make_optimizer(config.optimizer, self.G.parameters(), config.lr_g, betas)
@@ -111,8 +131,8 @@ class Sweep:
     def d_step(self) -> None:
         c, n = self.config, len(self.seeds)
         reals, zs = [], []
-        for rng in self.rngs:  # each seed's draws in a single run's order: data, then noise
-            reals.append(self.mixture.sample(c.batch_size, rng))
+        for rng, data in zip(self.rngs, self.data, strict=True):  # each seed's draws in its run's order: data, noise
+            reals.append(data.sample(c.batch_size, rng))
             zs.append(self._latent(c.batch_size, rng))
         real, z = torch.stack(reals), torch.stack(zs)
         with torch.no_grad():
@@ -199,9 +219,11 @@ class SeedBySeed:
 
 
 def unbatchable(config: TrainConfig) -> ConfigError | None:
-    """Why `config`'s seeds cannot be trained as one batch of matrix products, or None if they can."""
-    if config.spectral_norm:
-        return ConfigError("spectral_norm", "sweeps train without spectral normalisation")
+    """Why `config`'s seeds cannot be trained as one batch of matrix products, or None if they can (then
+    `run_sweep` trains them seed by seed)."""
+    for setting_name, uses, why in SINGLE_RUN_SETTINGS:
+        if uses(config):
+            return ConfigError(setting_name, why)
     for name in SINGLE_RUN_ONLY:
         if REMEDIES[name].active(config):
             return ConfigError(

@@ -6,6 +6,10 @@ for each iteration:
     repeat g_steps times: sample m noise z; descend  1/m sum log(1 - D(G(z)))  in G's weights
     (or the chosen loss's pair)
 
+or, with `simultaneous`, the ALI / PacGAN / VEEGAN code's update: one batch, both players' gradients taken at
+the same weights, then both steps (`GAN.simultaneous_step`). The data x come from p_data, or from a finite
+training set drawn from it once (`train_set`, core.data.TrainingSet).
+
 Only what the loop needs lives here; views and metrics read a GAN, they never step it.
 """
 
@@ -17,9 +21,9 @@ import torch
 from torch.func import functional_call
 
 from .config import TrainConfig
-from .data import Mixture, mixture_for
+from .data import Mixture, mixture_for, training_data
 from .losses import LOSSES, Loss, clip_weights_, gradient_penalty
-from .models import LATENTS, build_discriminator, build_generator, build_players, frozen
+from .models import LATENTS, build_discriminator, build_generator, build_players, frozen, inference
 from .remedies import HistoricalAverage, feature_matching, unrolled_parameters
 
 # Divergence bounds. A run has diverged when a loss or G's gradient norm is NaN/Inf or beyond its bound, or
@@ -71,7 +75,9 @@ class GAN:
             config.spectral_norm,
             config.seed,
             **_d_shape(config),
+            init=config.init,
         )
+        self.data = training_data(self.mixture, config.train_set, config.seed)  # what real batches come from
         self.rng = torch.Generator().manual_seed(config.seed)
         self._make_optimizers()
         self.average_g, self.average_d = HistoricalAverage(), HistoricalAverage()
@@ -103,10 +109,10 @@ class GAN:
             self.average_g, self.average_d = HistoricalAverage(), HistoricalAverage()
 
     def replace_generator(self, config: TrainConfig) -> None:
-        """A fresh G for a new G shape (its width, depth, activation), with a fresh optimizer and historical
-        average; D, its optimizer's moments and the counters stay."""
+        """A fresh G for a new G shape (its width, depth, activation, batch norm), with a fresh optimizer and
+        historical average; D, its optimizer's moments and the counters stay."""
         self.set_live(config)
-        self.G = build_generator(self.mixture.dim, config.latent_dim, config.g_layers, config.seed)
+        self.G = build_generator(self.mixture.dim, config.latent_dim, config.g_layers, config.seed, config.init)
         self.opt_g = make_optimizer(config.optimizer, self.G.parameters(), config.lr_g, (config.beta1, config.beta2))
         self.average_g = HistoricalAverage()
 
@@ -115,7 +121,7 @@ class GAN:
         with a fresh optimizer and historical average; G, its optimizer's moments and the counters stay."""
         self.set_live(config)
         self.D = build_discriminator(
-            self.mixture.dim, config.d_layers, config.spectral_norm, config.seed, **_d_shape(config)
+            self.mixture.dim, config.d_layers, config.spectral_norm, config.seed, **_d_shape(config), init=config.init
         )
         self.opt_d = make_optimizer(config.optimizer, self.D.parameters(), config.lr_d, (config.beta1, config.beta2))
         self.average_d = HistoricalAverage()
@@ -123,8 +129,9 @@ class GAN:
     def replace_data(self, mixture: Mixture) -> None:
         """A new p_data of the same dimension (another data set, a mode added), built from the config that
         set_live, replace_generator or replace_discriminator took: G, D, their optimizers and the counters stay,
-        and the next minibatch of data comes from it."""
+        and the next minibatch of data comes from it (from a training set drawn from it afresh with `train_set`)."""
         self.mixture = mixture
+        self.data = training_data(mixture, self.config.train_set, self.config.seed)
 
     def latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return LATENTS[self.config.latent](n, self.config.latent_dim, generator or self.rng)
@@ -140,22 +147,49 @@ class GAN:
         n = min(len(real), chunks * per)
         return self.D(torch.cat([real[:n], fake[:n]]), groups=2 * chunks).chunk(2)
 
+    def fake(self, z: torch.Tensor) -> torch.Tensor:
+        """G's samples for a training batch of noise z (batch_size x pack rows), G in training mode.
+
+        With batch norm and packing, PacGAN calls G once per pack slot, on its own batch of z (pacgan_task.py
+        l.105-108, bricks.py l.62-67), so each slot's samples are normalised by their own statistics over
+        batch_size samples; so do we: slot j of every pack comes from G's j-th call on the j-th batch_size rows
+        of z. (One difference: PacGAN averages the m slots' statistics before one update of the running averages,
+        l.129-147; here each call updates them, m updates of momentum 0.05 a step.) Without either, one call."""
+        m = self.config.pack
+        if m == 1 or self.config.g_norm == "none":
+            return self.G(z)
+        return torch.stack([self.G(slot) for slot in z.unflatten(0, (m, -1))], 1).flatten(0, 1)
+
     def d_step(self) -> None:
         """One ascent step of D on a fresh minibatch of data and of G's samples (batch_size packs of m)."""
-        c, loss = self.config, self.loss
+        c = self.config
         n = c.batch_size * c.pack
-        real = self.mixture.sample(n, self.rng)
+        real = self.data.sample(n, self.rng)
         with torch.no_grad():
-            fake = self.G(self.latent(n))
+            fake = self.fake(self.latent(n))
         out_real, out_fake = self.D(torch.cat([real, fake]), groups=2).chunk(2)  # one forward, two batches
+        loss_d = self._d_loss(real, fake, out_real, out_fake)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+        self._d_stepped(loss_d, out_real, out_fake)
+
+    def _d_loss(
+        self, real: torch.Tensor, fake: torch.Tensor, out_real: torch.Tensor, out_fake: torch.Tensor
+    ) -> torch.Tensor:
+        """D's minimised loss on D's outputs on real and generated samples, with its gradient penalty and its
+        historical average when they are on."""
+        c, loss = self.config, self.loss
         loss_d = loss.d(out_real, out_fake, c.label_smoothing)
         if loss.gradient_penalty:
             loss_d = loss_d + c.gp_lambda * gradient_penalty(self.D, real, fake, self.rng)
         if c.historical_averaging:
             loss_d = loss_d + c.historical_averaging * self.average_d.penalty(list(self.D.parameters()))
-        self.opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.opt_d.step()
+        return loss_d
+
+    def _d_stepped(self, loss_d: torch.Tensor, out_real: torch.Tensor, out_fake: torch.Tensor) -> None:
+        """After D's optimizer step: weight clipping, the historical average, the counter and the numbers shown."""
+        c, loss = self.config, self.loss
         if loss.clip_weights:
             clip_weights_(self.D, c.clip)
         if c.historical_averaging:
@@ -171,33 +205,78 @@ class GAN:
         c = self.config
         n = c.batch_size * c.pack
         z = self.latent(n)
-        real = self.mixture.sample(n, self.rng) if c.feature_matching or c.unrolled else None
+        real = self.data.sample(n, self.rng) if c.feature_matching or c.unrolled else None
         with frozen(self.D):
-            fake = self.G(z)
-            w = c.feature_matching
-            loss_g: torch.Tensor | float = 0.0
-            if w < 1:
-                if c.unrolled:
-                    assert real is not None  # drawn above for unrolling
-                    adversarial = self._unrolled_g_loss(real, fake)
-                else:
-                    adversarial = self.loss.g(self.D(fake))
-                loss_g = adversarial if w == 0 else (1 - w) * adversarial
-            if w > 0:
-                assert real is not None  # drawn above for feature matching
-                loss_g = loss_g + w * feature_matching(self.D.features(real), self.D.features(fake))
-            if c.historical_averaging:
-                loss_g = loss_g + c.historical_averaging * self.average_g.penalty(list(self.G.parameters()))
-            assert isinstance(loss_g, torch.Tensor)  # w in [0, 1]: at least one of the two terms above
+            loss_g = self._g_loss(self.fake(z), real)
             self.opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
+        self._record_grad_norm_g()
+        self.opt_g.step()
+        self._g_stepped(loss_g)
+
+    def _record_grad_norm_g(self) -> None:
+        """||grad_theta_G|| of the step about to be taken (G's gradients in place)."""
         grads = [p.grad for p in self.G.parameters() if p.grad is not None]
         self.last["grad_norm_g"] = torch.nn.utils.get_total_norm(grads).item()
-        self.opt_g.step()
+
+    def _g_loss(
+        self, fake: torch.Tensor, real: torch.Tensor | None, judged: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """G's minimised loss on its samples `fake`, with D frozen: the adversarial term (against D unrolled
+        when `unrolled`; on `judged`, D's outputs on fake, when they were computed already), feature matching
+        against `real`'s features, and G's historical average."""
+        c = self.config
+        w = c.feature_matching
+        loss_g: torch.Tensor | float = 0.0
+        if w < 1:
+            if c.unrolled:
+                assert real is not None  # drawn for unrolling
+                adversarial = self._unrolled_g_loss(real, fake)
+            else:
+                adversarial = self.loss.g(self.D(fake) if judged is None else judged)
+            loss_g = adversarial if w == 0 else (1 - w) * adversarial
+        if w > 0:
+            assert real is not None  # drawn for feature matching
+            loss_g = loss_g + w * feature_matching(self.D.features(real), self.D.features(fake))
         if c.historical_averaging:
+            loss_g = loss_g + c.historical_averaging * self.average_g.penalty(list(self.G.parameters()))
+        assert isinstance(loss_g, torch.Tensor)  # w in [0, 1]: at least one of the two terms above
+        return loss_g
+
+    def _g_stepped(self, loss_g: torch.Tensor) -> None:
+        """After G's optimizer step: the historical average, the counter and the loss shown."""
+        if self.config.historical_averaging:
             self.average_g.update(list(self.G.parameters()))
         self.g_steps += 1
         self.last["loss_g"] = loss_g.item()
+
+    def simultaneous_step(self) -> None:
+        """G and D updated at once from one batch, both gradients taken at the same weights, then both steps: the
+        ALI / PacGAN code's `ali_algorithm` (ALI ali/algorithms.py l.28-43: one GradientDescent over both players'
+        gradients of one graph, bricks.py l.69-72) and VEEGAN's one `sess.run` of both train ops. One forward
+        pass of D on the real and generated batch gives both losses, D's on those outputs and G's on the same
+        outputs for its samples; each loss is backpropagated into its own player's weights only
+        (`backward(inputs=...)`), so D's step never sees G's gradient nor G's D's, and only then do both
+        optimizers step. Needs k = 1, g_steps = 1 and no unrolling (core.config.SIMULTANEOUS_NEEDS)."""
+        c = self.config
+        n = c.batch_size * c.pack
+        real = self.data.sample(n, self.rng)  # the draws in d_step's order: data, noise (then the penalty's t)
+        fake = self.fake(self.latent(n))  # with G's graph: G's loss goes through these samples
+        out_real, out_fake = self.D(torch.cat([real, fake]), groups=2).chunk(2)
+        loss_d = self._d_loss(real, fake.detach(), out_real, out_fake)
+        needs_real = c.feature_matching > 0
+        with frozen(self.D):  # feature matching's extra passes move no spectral-norm vector
+            loss_g = self._g_loss(fake, real if needs_real else None, judged=out_fake)
+        params_d, params_g = list(self.D.parameters()), list(self.G.parameters())
+        self.opt_d.zero_grad(set_to_none=True)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_d.backward(inputs=params_d, retain_graph=True)
+        loss_g.backward(inputs=params_g)
+        self._record_grad_norm_g()
+        self.opt_d.step()
+        self.opt_g.step()
+        self._d_stepped(loss_d, out_real.detach(), out_fake.detach())
+        self._g_stepped(loss_g)
 
     def _unrolled_g_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         """Metz et al. 2017: G's loss against D_K, D after `unrolled` more updates on this batch of data and
@@ -217,23 +296,29 @@ class GAN:
         return loss.g(functional_call(self.D, params, (fake,)))
 
     def train_iteration(self) -> None:
-        """Algorithm 1's iteration: k updates of D, then g_steps updates of G."""
-        for _ in range(self.config.k):
-            self.d_step()
-        for _ in range(self.config.g_steps):
-            self.g_step()
+        """Algorithm 1's iteration: k updates of D, then g_steps updates of G; with `simultaneous`, one update of
+        both at once."""
+        if self.config.simultaneous:
+            self.simultaneous_step()
+        else:
+            for _ in range(self.config.k):
+                self.d_step()
+            for _ in range(self.config.g_steps):
+                self.g_step()
         self.iteration += 1
 
     def advance(self, unit: str = "iteration", *, check_weights: bool = False) -> str | None:
-        """One unit of training ("iteration": k D updates then g_steps G updates; "d" or "g": one update of that
-        player), then `finite`: None while the run is sane, else what went wrong. The one step the runner's
-        thread and the CLI's loop both take."""
+        """One unit of training ("iteration": k D updates then g_steps G updates, or with `simultaneous` one
+        update of both at once; "d" or "g": one update of that player alone, against the other as it stands,
+        in simultaneous mode too: the step buttons take the players' updates apart), then `finite`: None while
+        the run is sane, else what went wrong. The one step the runner's thread and the CLI's loop both take."""
         {"iteration": self.train_iteration, "d": self.d_step, "g": self.g_step}[unit]()
         return self.finite(weights=check_weights)
 
     def generator_grad_norm(self, loss_name: str, z: torch.Tensor) -> float:
-        """||grad_theta_G of loss_name's G objective|| at the current weights, on noise z; changes nothing."""
-        with frozen(self.D):
+        """||grad_theta_G of loss_name's G objective|| at the current weights, on noise z; changes nothing (G in
+        eval mode: batch norm's running statistics, which a pass in training mode would move)."""
+        with frozen(self.D), inference(self.G):
             value = LOSSES[loss_name].g(self.D(self.G(z)))
             grads = torch.autograd.grad(value, list(self.G.parameters()))
         return torch.nn.utils.get_total_norm(grads).item()

@@ -35,7 +35,7 @@ from core.config import (
 from core.data import DATASETS, LINK, PLANE_DATASETS
 from core.export import run_archive
 from core.losses import LOSSES
-from core.models import ACTIVATIONS, LATENTS
+from core.models import ACTIVATIONS, INITS, LATENTS, NORMS
 from core.presets import PRESETS, SCENES
 from core.remedies import MINIBATCH, MINIBATCH_LABELS, REMEDIES
 from core.runner import DIVERGED, IDLE, PAUSED, RUNNING, Runner, live_runners
@@ -66,6 +66,7 @@ REMEDY_WIDGETS = (
     "pack",
     "spectral_norm",
 )
+TRAIN_SETS = [0, 1_000, 10_000, 100_000, 1_000_000]  # points of a finite training set; 0: fresh draws of p_data
 REFRESH_S = [0.05, 0.1, 0.2, 0.5, 1.0]
 SPEEDS = {"max": None, "30": 30.0, "10": 10.0, "2": 2.0}  # the speed control: iterations per second (None: max)
 PLAYERS = {"g": "Generator", "d": "Discriminator"}  # the Networks section's two columns: <player>_hidden, ...
@@ -357,10 +358,17 @@ def step_controls(runner: Runner, slots: TrainingSlots) -> None:
     st.caption("Step while paused, as in GAN Lab:")
     d, g, both = st.columns(3)
     stepping = state != RUNNING and not queued
+    at_once = runner.config.simultaneous
+    iteration = (
+        ("D + G", "One iteration: D and G updated at once, both from the same weights.")
+        if at_once
+        else ("k·D + G", "One iteration: k updates of D, then the G steps' updates of G.")
+    )
+    alone = " alone, against G as it is (the two halves of a simultaneous update)" if at_once else ""
     for column, kind, text, tip in (
-        (d, "d", "D step", "One update of the discriminator."),
-        (g, "g", "G step", "One update of the generator."),
-        (both, "iteration", "k·D + G", "One iteration: k updates of D, then the G steps' updates of G."),
+        (d, "d", "D step", f"One update of the discriminator{alone}."),
+        (g, "g", "G step", f"One update of the generator{alone.replace('against G', 'against D')}."),
+        (both, "iteration", *iteration),
     ):
         if column.button(text, key=f"step_{kind}", disabled=not stepping, width="stretch", help=tip):
             runner.advance(1, kind, wait=True, timeout=10)
@@ -385,8 +393,12 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
 
         with st.expander("The game", expanded=True):
             widget(runner, "selectbox", "loss", "Loss", options=list(LOSSES))
-            widget(runner, "slider", "k", "k: D steps per iteration", **_span("k"))
-            widget(runner, "slider", "g_steps", "G steps per iteration (after D's)", **_span("g_steps"))
+            at_once = config.simultaneous  # one D step and one G step from the same weights (core.config)
+            widget(runner, "slider", "k", "k: D steps per iteration", **_span("k"), disabled=at_once)
+            widget(
+                runner, "slider", "g_steps", "G steps per iteration (after D's)", **_span("g_steps"), disabled=at_once
+            )
+            widget(runner, "toggle", "simultaneous", "Update G and D at once (the papers' code)")
             loss = LOSSES[config.loss]
             widget(
                 runner,
@@ -436,6 +448,13 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
             widget(
                 runner, "select_slider", "batch_size", "Batch size", options=_options(BATCH_SIZES, config.batch_size)
             )
+            widget(
+                runner,
+                "select_slider",
+                "train_set",
+                "Training set: points drawn once (0: fresh draws)",
+                options=_options(TRAIN_SETS, config.train_set),
+            )
             widget(runner, "radio", "optimizer", "Optimizer", options=["adam", "sgd"], horizontal=True)
             if config.optimizer == "adam":
                 widget(runner, "slider", "beta1", "Adam β₁", **_span("beta1"), step=0.05)
@@ -481,6 +500,7 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
             networks(runner)
             widget(runner, "slider", "latent_dim", "Noise dimension", **_span("latent_dim"))
             widget(runner, "radio", "latent", "Noise distribution", options=list(LATENTS), horizontal=True)
+            widget(runner, "radio", "init", "Initial weights", options=list(INITS), horizontal=True)
             widget(runner, "number_input", "seed", "Seed", **_span("seed"), step=1)
 
         def archive() -> bytes:  # built on click, on its own thread: a snapshot is immutable, so that is safe
@@ -527,9 +547,10 @@ def networks(runner: Runner) -> None:
         widget(runner, "select_slider", width, "Width", column, options=_options(WIDTHS, getattr(config, width)))
         widget(runner, "slider", f"{player}_depth", "Hidden layers", column, **_span(f"{player}_depth"))
         widget(runner, "selectbox", f"{player}_activation", "Activation", column, options=list(ACTIVATIONS))
+    widget(runner, "radio", "g_norm", "Normalisation in G", options=list(NORMS), horizontal=True)
     st.caption(
         "A new shape for one player builds that player afresh; the other keeps its weights and training goes on. "
-        "The noise and the seed below rebuild both and restart the run."
+        "The noise, the initial weights and the seed below rebuild both and restart the run."
     )
 
 

@@ -14,6 +14,7 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts dashboard/ on the path, no
 
 from dashboard.screens.compare import compare_page  # noqa: E402
 from dashboard.screens.explore import explore_page  # noqa: E402
+from dashboard.screens.papers import papers_page  # noqa: E402
 from dashboard.screens.theory import theory_page  # noqa: E402
 from dashboard.screens.train import train_page  # noqa: E402
 from dashboard.session import session_training  # noqa: E402
@@ -30,11 +31,17 @@ def explore() -> None:
     explore_page(PAGES["train"])
 
 
+def papers() -> None:
+    """The Papers page, whose "Open" goes to the Train page."""
+    papers_page(PAGES["train"])
+
+
 PAGES = {
     "train": st.Page(train_page, title="Train", icon=":material/play_circle:", url_path="train", default=True),
     "theory": st.Page(theory_page, title="Theory", icon=":material/function:", url_path="theory"),
     "compare": st.Page(compare_page, title="Compare", icon=":material/compare_arrows:", url_path="compare"),
     "explore": st.Page(explore, title="Explore", icon=":material/grid_on:", url_path="explore"),
+    "papers": st.Page(papers, title="Papers", icon=":material/menu_book:", url_path="papers"),
 }
 page = st.navigation(list(PAGES.values()))
 # the session's owner pauses or cancels what trains off screen before the page on screen runs

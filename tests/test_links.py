@@ -234,6 +234,8 @@ def board_configs(draw) -> TrainConfig:
             changes[name] = draw(_in(name))
     if not LOSSES[changes.get("loss", "nonsaturating")].targets:
         changes["label_smoothing"] = 0.0
+    if changes.get("simultaneous"):  # updates at once take one D and one G step, no unrolling (core.config)
+        changes.update(k=1, g_steps=1, unrolled=0)
     try:
         return TrainConfig().replace(**changes)
     except ConfigError as error:

@@ -489,15 +489,16 @@ def cell_of(point: dict, result: Exploration) -> tuple[int, int] | None:
     return None
 
 
-def open_on_train(config: TrainConfig, preset: str, train: st.Page | None) -> None:
+def open_on_train(config: TrainConfig, preset: str, train: st.Page | None, note: str | None = None) -> None:
     """This run on the board, from iteration 0 and paused: the board's runner loads the config, the Train page's
     widgets are re-read from it (`resync`), the scene is the exploration's preset, and the Train page opens with
-    the link to that config, so the widgets, the runner and the URL say the same."""
+    the link to that config, so the widgets, the runner and the URL say the same. `note`: where it came from."""
     scene = preset if preset in PRESETS else None
     session_training().board().load(config)
     st.session_state["preset"] = scene or controls.NO_PRESET
     st.session_state["resync"] = True
-    controls.notify(f"From Explore: seed {config.seed} of this cell, from iteration 0. Press Start to train it.")
+    note = note or f"From Explore: seed {config.seed} of this cell."
+    controls.notify(f"{note} From iteration 0: press Start to train it.")
     if train is not None:
         st.switch_page(train, query_params=controls.url_params(config, scene))
 
