@@ -181,6 +181,7 @@ def model_view(config) -> dict:
         g_objective=plain_formula(f"{loss.g_sense} {loss.g_body}"),
         d_updates=config.k,
         g_updates=config.g_steps,
+        g_when="at the same time" if config.simultaneous else "then",  # one step of both, or Algorithm 1's order
         d_layers=str(config.d_layers),
         g_layers=str(config.g_layers),
         **slots,

@@ -42,5 +42,7 @@ def test_every_remedy_has_a_place_and_shows_there_when_on():
 
 def test_each_player_s_own_layers_are_shown():
     assert (model_view(TrainConfig())["g_layers"], model_view(TrainConfig())["d_layers"]) == ("3 × 128 relu",) * 2
+    assert model_view(TrainConfig())["g_when"] == "then"  # Algorithm 1: D's k updates, then G's
+    assert model_view(TrainConfig().replace(simultaneous=True))["g_when"] == "at the same time"
     view = model_view(TrainConfig().replace(g_hidden=64, g_activation="tanh", d_depth=2, d_hidden=256))
     assert (view["g_layers"], view["d_layers"]) == ("3 × 64 tanh", "2 × 256 relu")

@@ -690,7 +690,7 @@ function showModel(state, d) {
   if (state.modelKey === key) return;  // the labels change only with the settings
   state.modelKey = key;
   q("d-updates").textContent = `D (${m.d_layers}), ${m.d_updates} update${m.d_updates > 1 ? "s" : ""} per iteration:`;
-  q("g-updates").textContent = `G (${m.g_layers}), then ${m.g_updates} update${m.g_updates > 1 ? "s" : ""}:`;
+  q("g-updates").textContent = `G (${m.g_layers}), ${m.g_when} ${m.g_updates} update${m.g_updates > 1 ? "s" : ""}:`;
   q("d-objective").textContent = m.d_objective;
   q("g-objective").textContent = m.g_objective;
   q("d-box").textContent = `D's objective ×${m.d_updates}`;

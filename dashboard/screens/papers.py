@@ -15,7 +15,8 @@ from core.reproduce import OUTSIDE, Cell, Reproduction, load
 
 from .explore import open_on_train
 
-SHIPPED = Path(__file__).resolve().parents[1] / "papers"  # <table>.json, as `reproduce --out` writes it
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = ROOT / "dashboard" / "papers"  # <table>.json, as `reproduce --out` writes it
 
 
 def shipped_path(name: str) -> Path:
@@ -74,7 +75,9 @@ def _about(table: Table, ours: Reproduction | str | None, name: str) -> None:
     if isinstance(ours, str):
         st.warning(ours)
     elif ours is None:
-        st.info(f"No runs of ours committed yet: `python -m core reproduce {name} --out {shipped_path(name)}`.")
+        where = shipped_path(name)
+        shown = where.relative_to(ROOT) if where.is_relative_to(ROOT) else where
+        st.info(f"No runs of ours committed yet: `python -m core reproduce {name} --out {shown}`.")
     else:
         done = f"{len(ours.runs)} of {len(ours.keys())} runs"
         what = f"Ours: seeds 0–{ours.seeds - 1}, {ours.iterations:,} iterations per run ({done})"
