@@ -160,9 +160,20 @@ def run_exploration(
             configs.append(None)  # type: ignore[arg-type]
             result.record(run, failed(f"{error.field}: {error.message}"))
     todo = [(run, config) for run, config in zip(missing, configs, strict=True) if config is not None]
+    runs = [run for run, _ in todo]
+    record_runs(result, runs, [c for _, c in todo], executor, workers or default_workers(), address, save_to, on_run,
+                cancel)  # fmt: skip
+    return result
+
+
+def record_runs(result, keys: list, configs: list[TrainConfig], executor: str, workers: int, address: str | None,
+                save_to, on_run: Callable | None, cancel: threading.Event | None) -> None:  # fmt: skip
+    """Run `configs` on `executor` and `result.record(keys[i], report)` each as it finishes, `result.save(save_to)`
+    after each (and once more however it ends, so an interrupt keeps every finished run) and `on_run(result)`:
+    what an exploration and a paper's table (core.reproduce) both do with their runs."""
     try:
-        for i, report in EXECUTORS[executor]([c for _, c in todo], workers or default_workers(), address, cancel):
-            result.record(todo[i][0], report)
+        for i, report in EXECUTORS[executor](configs, workers, address, cancel):
+            result.record(keys[i], report)
             if save_to is not None:
                 result.save(save_to)
             if on_run is not None:
@@ -170,4 +181,3 @@ def run_exploration(
     finally:
         if save_to is not None:
             result.save(save_to)
-    return result

@@ -10,11 +10,7 @@ loses only the runs in progress; the line printed then says how to resume.
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from pathlib import Path
-
-from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type stubs
 
 from .cli import (
     MAX_THREADS,
@@ -28,8 +24,9 @@ from .cli import (
     strict_json,
     with_both_players,
 )
+from .cli_progress import run_with_progress
 from .config import FIELDS, ConfigError
-from .executors import ExecutorUnavailable, default_workers, run_exploration
+from .executors import default_workers, run_exploration
 from .explore import MAX_SEEDS, MAX_STEPS, NOT_ON_AN_AXIS, OUTCOMES, Exploration, Grid, load, parse_axis
 from .presets import PRESETS
 
@@ -130,29 +127,15 @@ def main(sub: Parser, args) -> int:
     if problem:
         sub.error(f"argument --out: cannot write {clip(repr(str(path)))}: {problem}")
     executor = "local" if args.ray is None else "ray"
-    runs, started, first = len(result.grid.runs()), time.perf_counter(), result.done
-    bar = tqdm(total=runs, initial=first, unit="run", file=sys.stderr, dynamic_ncols=True, desc="explore")
 
-    def progress(r: Exploration) -> None:
-        bar.update(r.done - bar.n)
-        its = (r.done - first) * r.grid.steps / (time.perf_counter() - started)
-        bar.set_postfix_str(f"{its:,.0f} it/s")
-
-    try:
+    def run(progress) -> None:
         run_exploration(result, executor, workers=args.workers, address=args.ray or None, save_to=path, on_run=progress)
-    except ExecutorUnavailable as error:
-        bar.close()
-        sub.error(f"argument --ray: {error}")
-    except (KeyboardInterrupt, Exception) as error:  # a lost worker, Ctrl-C: what is done is saved
-        bar.close()
-        why = "interrupted" if isinstance(error, KeyboardInterrupt) else f"stopped ({type(error).__name__})"
-        print(
-            f"explore: {why}: {result.done} of {runs} runs done, saved to {path}; "
-            f"python -m core explore --resume {path} computes the rest",
-            file=sys.stderr,
-        )
-        return 130 if isinstance(error, KeyboardInterrupt) else 1
-    bar.close()
+
+    saved = f"saved to {path}; python -m core explore --resume {path} computes the rest"
+    code = run_with_progress(sub, "explore", result, lambda r: r.done, len(result.grid.runs()), result.grid.steps,
+                             run, saved)  # fmt: skip
+    if code:
+        return code
     if args.json:
         print(strict_json(result.to_json()))
     else:

@@ -28,7 +28,7 @@ import numpy as np
 from scipy.stats import t as student_t
 
 from .config import SETTING_NAMES
-from .executors import EXECUTORS
+from .executors import record_runs
 from .explore import MAX_MESSAGE, MAX_SEEDS, MAX_STEPS, OUTCOMES
 from .metrics import MODE_RULES
 from .papers import DATASETS, METRICS, TABLES, Table
@@ -300,16 +300,7 @@ def run_table(
     is done recorded and saved."""
     todo = result.missing()
     configs = [result.config(key) for key in todo]  # ConfigError here: the table's protocol is refused
-    try:
-        for i, report in EXECUTORS[executor](configs, workers, address, cancel):
-            result.record(todo[i], report)
-            if save_to is not None:
-                result.save(save_to)
-            if on_run is not None:
-                on_run(result)
-    finally:
-        if save_to is not None:
-            result.save(save_to)
+    record_runs(result, todo, configs, executor, workers, address, save_to, on_run, cancel)
     return result
 
 

@@ -11,14 +11,12 @@ progress; the line printed then says how to resume.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
-from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type stubs
-
 from .cli import MAX_THREADS, Parser, _int_from, _writable, clip, clip_path, strict_json
+from .cli_progress import run_with_progress
 from .config import ConfigError
-from .executors import ExecutorUnavailable, default_workers
+from .executors import default_workers
 from .explore import MAX_SEEDS, MAX_STEPS
 from .papers import TABLES
 from .reproduce import Reproduction, load, run_table, text
@@ -99,29 +97,18 @@ def main(sub: Parser, args) -> int:
         print(f"reproduce: {result.name}'s protocol is refused: {error.field}: {error.message}", file=sys.stderr)
         return 1
     executor = "ray" if args.ray is not None else "serial" if args.workers == 1 else "local"
-    runs, started, first = len(result.keys()), time.perf_counter(), len(result.runs)
-    bar = tqdm(total=runs, initial=first, unit="run", file=sys.stderr, dynamic_ncols=True, desc=result.name)
+    saved = (
+        f"saved to {path}; python -m core reproduce {result.name} --resume {path} computes the rest"
+        if path is not None
+        else "not saved (no --out)"
+    )
 
-    def progress(r: Reproduction) -> None:
-        bar.update(len(r.runs) - bar.n)
-        its = (len(r.runs) - first) * r.iterations / (time.perf_counter() - started)
-        bar.set_postfix_str(f"{its:,.0f} it/s")
-
-    try:
+    def run(progress) -> None:
         run_table(result, executor, workers=args.workers, address=args.ray or None, save_to=path, on_run=progress)
-    except ExecutorUnavailable as error:
-        bar.close()
-        sub.error(f"argument --ray: {error}")
-    except (KeyboardInterrupt, Exception) as error:  # a lost worker, Ctrl-C: what is done is saved
-        bar.close()
-        why = "interrupted" if isinstance(error, KeyboardInterrupt) else f"stopped ({type(error).__name__})"
-        saved = (
-            f"saved to {path}; python -m core reproduce {result.name} --resume {path} computes the rest"
-            if path is not None
-            else "not saved (no --out)"
-        )
-        print(f"reproduce: {why}: {len(result.runs)} of {runs} runs done, {saved}", file=sys.stderr)
-        return 130 if isinstance(error, KeyboardInterrupt) else 1
-    bar.close()
+
+    code = run_with_progress(sub, "reproduce", result, lambda r: len(r.runs), len(result.keys()), result.iterations,
+                             run, saved)  # fmt: skip
+    if code:
+        return code
     print(strict_json(result.to_json()) if args.json else text(result))
     return 0

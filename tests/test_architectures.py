@@ -5,6 +5,7 @@ each player's own layers and the default's estimates are what they were."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import io
 import json
@@ -230,7 +231,7 @@ def test_a_live_change_of_one_player_s_shape_builds_only_that_player(change, eff
             name: (getattr(gan, name).state_dict(), getattr(gan, f"opt_{name.lower()}").state_dict())
             for name in ("G", "D")
         }
-        before = {name: (_clone(net), _clone(opt)) for name, (net, opt) in before.items()}
+        before = {name: (copy.deepcopy(net), copy.deepcopy(opt)) for name, (net, opt) in before.items()}
         shapes = {name: linears(getattr(gan, name)) for name in ("G", "D")}
         assert runner.update(**change) == {next(iter(change)): effect}
         assert runner.wait_parked(30)
@@ -246,16 +247,6 @@ def test_a_live_change_of_one_player_s_shape_builds_only_that_player(change, eff
             assert {o for _, o in linears(new)[:-1]} == {16}
         runner.advance(3, wait=True)  # and it trains on
         assert runner.snapshot().iteration == 13 and runner.snapshot().state != "diverged"
-
-
-def _clone(obj):
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().clone()
-    if isinstance(obj, dict):
-        return {k: _clone(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_clone(v) for v in obj]
-    return obj
 
 
 def test_a_new_shape_for_both_players_at_once_restarts_the_run(no_thread_leak):

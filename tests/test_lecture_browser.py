@@ -229,7 +229,7 @@ def test_slow_motion_caps_the_rate_and_g_steps_reach_the_runner(server, browser)
         assert 1 <= done <= 2 * elapsed + 2  # an upper bound only: a busy machine may train slower
         d, g = (int(v) for v in page.inner_text('[data-stat="updates"]').split("/"))
         assert (d, g) == (done, 3 * done)  # k = 1 D update, then 3 G updates, per iteration
-        assert "G, then 3 updates" in page.inner_text('[data-model="g-updates"]')
+        assert page.inner_text('[data-model="g-updates"]') == "G (3 × 128 relu), then 3 updates:"
 
 
 def test_a_painted_data_set_trains(server, browser):
