@@ -10,7 +10,25 @@ from typing import Any
 
 from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type stubs
 
-from .executors import ExecutorUnavailable
+from .executors import ExecutorUnavailable, default_workers
+
+
+def add_executor_flags(sub, max_workers: int, one_runs_here: bool) -> None:
+    """--workers and --ray, as every batch of runs takes them (core.executors: local processes or Ray)."""
+    here = "; 1 runs here" if one_runs_here else ""
+    sub.add_argument(
+        "--workers",
+        type=max_workers,
+        default=default_workers(),
+        help=f"processes (or a local Ray's CPUs) at once, one torch thread each{here} (default: all cores)",
+    )
+    sub.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="run on a Ray cluster at ADDRESS, or on a Ray started here (pip install -r requirements-cluster.txt)",
+    )
 
 
 def run_with_progress(sub, command: str, result, done: Callable[[Any], int], total: int, steps: int,

@@ -24,9 +24,9 @@ from .cli import (
     strict_json,
     with_both_players,
 )
-from .cli_progress import run_with_progress
+from .cli_progress import add_executor_flags, run_with_progress
 from .config import FIELDS, ConfigError
-from .executors import default_workers, run_exploration
+from .executors import run_exploration
 from .explore import MAX_SEEDS, MAX_STEPS, NOT_ON_AN_AXIS, OUTCOMES, Exploration, Grid, load, parse_axis
 from .presets import PRESETS
 
@@ -79,19 +79,7 @@ def add_parser(commands) -> Parser:
         metavar="PATH.npz",
         help="finish the exploration in this file (its grid and settings; written back to it)",
     )
-    sub.add_argument(
-        "--ray",
-        nargs="?",
-        const="",
-        metavar="ADDRESS",
-        help="run on a Ray cluster at ADDRESS, or on a Ray started here (pip install -r requirements-cluster.txt)",
-    )
-    sub.add_argument(
-        "--workers",
-        type=_int_from(1, MAX_THREADS),
-        default=default_workers(),
-        help="processes (or a local Ray's CPUs) at once, one torch thread each (default: all cores)",
-    )
+    add_executor_flags(sub, _int_from(1, MAX_THREADS), one_runs_here=False)
     sub.add_argument("--json", action="store_true", help="print the result as one JSON object at the end")
     return sub
 

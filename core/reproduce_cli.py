@@ -14,9 +14,8 @@ import sys
 from pathlib import Path
 
 from .cli import MAX_THREADS, Parser, _int_from, _writable, clip, clip_path, strict_json
-from .cli_progress import run_with_progress
+from .cli_progress import add_executor_flags, run_with_progress
 from .config import ConfigError
-from .executors import default_workers
 from .explore import MAX_SEEDS, MAX_STEPS
 from .papers import TABLES
 from .reproduce import Reproduction, load, run_table, text
@@ -42,19 +41,7 @@ def add_parser(commands) -> Parser:
         + ", ".join(f"{t.iterations:,} for {name}" for name, t in TABLES.items())
         + ")",
     )
-    sub.add_argument(
-        "--workers",
-        type=_int_from(1, MAX_THREADS),
-        default=default_workers(),
-        help="processes (or a local Ray's CPUs) at once, one torch thread each; 1 runs here (default: all cores)",
-    )
-    sub.add_argument(
-        "--ray",
-        nargs="?",
-        const="",
-        metavar="ADDRESS",
-        help="run on a Ray cluster at ADDRESS, or on a Ray started here (pip install -r requirements-cluster.txt)",
-    )
+    add_executor_flags(sub, _int_from(1, MAX_THREADS), one_runs_here=True)
     sub.add_argument("--json", action="store_true", help="print the result as one strict JSON object")
     sub.add_argument("--out", type=Path, metavar="FILE", help="the result file (JSON), written after every run")
     sub.add_argument(
