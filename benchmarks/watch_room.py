@@ -37,7 +37,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium, dashboard_server
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium, dashboard_server, share
 
 OBSERVE = """() => {
   window.__frames = 0;
@@ -207,14 +207,6 @@ def stretch(link: str, browser, args, crowd: bool) -> dict:
     cores = {name: (used[name] - before.get(name, 0.0)) / elapsed for name in used}
     cores["simulated viewers"] = json.loads(out)["cores"]
     return dict(its=its, viewers=crowd_stats, browser_fps=shown, cores=cores)
-
-
-def share(page) -> str:
-    page.get_by_role("button", name="Share live view").click()
-    page.get_by_role("button", name="Create the link").click()
-    code = page.locator("code").filter(has_text="/minimax/watch/")
-    code.wait_for(timeout=30_000)
-    return code.inner_text().strip()
 
 
 def main() -> None:

@@ -79,3 +79,28 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+def press_in_share(page, name: str, tries: int = 3) -> None:
+    """Press a button inside the Share live view popover, opening it first unless open. Its button's
+    aria-expanded says so at once; a rerun still drawing (or closing) the popover is waited out and retried."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    opener = page.get_by_role("button", name="Share live view")
+    for attempt in range(tries):
+        if opener.get_attribute("aria-expanded") != "true":
+            opener.click()
+        try:
+            page.get_by_role("button", name=name).click(timeout=15_000)
+            return
+        except PlaywrightTimeoutError:
+            if attempt == tries - 1:
+                raise
+
+
+def share(page) -> str:
+    """Share live view, Create the link: the link it shows."""
+    press_in_share(page, "Create the link")
+    code = page.locator("code").filter(has_text="/minimax/watch/")
+    code.wait_for(timeout=30_000)
+    return code.inner_text().strip()

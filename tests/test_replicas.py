@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.browser import ROOT, chromium, dashboard_server, needs_chromium
+from tests.browser import ROOT, chromium, dashboard_server, needs_chromium, share
 from tests.nginx_front import nginx_available, nginx_front
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -108,17 +108,6 @@ def wait_js(page, condition: str, timeout: float, what: str) -> None:
 
 def cookie(tab: Tab) -> str:
     return {c["name"]: c["value"] for c in tab.context.cookies()}.get("minimax_replica", "")
-
-
-def share(page) -> str:
-    """Share live view, Create the link: the link it shows (tests/test_watch_browser.py's steps)."""
-    create = page.get_by_role("button", name="Create the link")
-    if not create.is_visible():
-        page.get_by_role("button", name="Share live view").click()
-    create.click()
-    code = page.locator("code").filter(has_text="/minimax/watch/")
-    code.wait_for(timeout=30_000)
-    return code.inner_text().strip()
 
 
 def test_two_sessions_train_on_two_replicas_behind_nginx_and_a_watch_link_works_through_it():

@@ -4,22 +4,11 @@ when the link stops. Screenshots go to test-artifacts/."""
 
 import pytest
 
-from tests.browser import needs_chromium
+from tests.browser import needs_chromium, press_in_share, share
 from tests.test_lecture_browser import ARTIFACTS, board, browser, server  # noqa: F401  (fixtures)
 
 pytestmark = [needs_chromium, pytest.mark.slow]
 BADGE = "document.querySelector('[data-stat=\"state\"]').textContent"
-
-
-def share(page) -> str:
-    """Press Share live view and read the link it gives."""
-    create = page.get_by_role("button", name="Create the link")
-    if not create.is_visible():  # the popover is closed
-        page.get_by_role("button", name="Share live view").click()
-    create.click()
-    code = page.locator("code").filter(has_text="/minimax/watch/")
-    code.wait_for(timeout=30_000)
-    return code.inner_text().strip()
 
 
 def viewer(browser, link, width=1280, height=800):  # noqa: F811
@@ -70,10 +59,7 @@ def test_a_watch_link_shows_the_run_live_without_controls_and_says_when_it_stops
                 "document.querySelector('[data-stat=\"scene-heading\"]').textContent.includes('Scene 2 of')",
                 timeout=30_000,
             )
-            stop = owner.get_by_role("button", name="Stop sharing")
-            if not stop.is_visible():  # the scene's rerun closed the popover
-                owner.get_by_role("button", name="Share live view").click()
-            stop.click()
+            press_in_share(owner, "Stop sharing")  # the scene's rerun may have closed the popover
             page.wait_for_function(f"{BADGE} === 'ended'", timeout=30_000)
             assert "stopped sharing" in page.inner_text('[data-stat="message"]')
             page.screenshot(path=ARTIFACTS / "watch-ended.png")
