@@ -17,6 +17,7 @@ from .cli import (
     Parser,
     _config,
     _int_from,
+    _typed,
     _writable,
     add_setting_flags,
     clip,
@@ -31,7 +32,15 @@ from .explore import MAX_SEEDS, MAX_STEPS, NOT_ON_AN_AXIS, OUTCOMES, Exploration
 from .presets import PRESETS
 
 DEFAULT_STEPS = 1500
-GRID_FLAGS = ("preset", "x", "y", "seeds", "steps", *with_both_players(n for n in FIELDS if n not in NOT_ON_AN_AXIS))
+GRID_FLAGS = (
+    "preset",
+    "x",
+    "y",
+    "seed",
+    "seeds",
+    "steps",
+    *with_both_players(n for n in FIELDS if n not in NOT_ON_AN_AXIS),
+)
 
 
 def _axis(text: str):
@@ -63,6 +72,11 @@ def add_parser(commands) -> Parser:
         "--seeds",
         type=_int_from(1, MAX_SEEDS),
         help=f"seeds per cell: the base seed and the next ones (1-{MAX_SEEDS}, default 2)",
+    )
+    sub.add_argument(
+        "--seed",
+        type=_typed("seed"),
+        help="the base seed (default the preset's, 0): a search keeps off the seeds it will be judged on",
     )
     sub.add_argument("--steps", type=_int_from(1, MAX_STEPS), help=f"iterations per run (default {DEFAULT_STEPS})")
     add_setting_flags(sub, [n for n in FIELDS if n not in NOT_ON_AN_AXIS])
@@ -99,7 +113,8 @@ def _exploration(sub: Parser, args) -> tuple[Exploration, Path]:
     if args.out.suffix.lower() != ".npz":
         sub.error(f"argument --out: the file must end in .npz, got {clip(repr(str(args.out)))}")
     base = _config(sub, args, [n for n in FIELDS if n not in NOT_ON_AN_AXIS])
-    seeds = tuple(base.seed + i for i in range(args.seeds or 2))
+    first = base.seed if args.seed is None else args.seed
+    seeds = tuple(first + i for i in range(args.seeds or 2))
     try:
         grid = Grid(base, args.x, args.y, seeds, args.steps or DEFAULT_STEPS)
     except ConfigError as error:

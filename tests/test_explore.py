@@ -224,6 +224,8 @@ def test_a_pickle_is_never_loaded(tmp_path):
         (["--x", "lr_d=1e-3", "--y", "lr_d=1e-4"], "--y"),
         ([], "--x"),
         (["--x", "k=1,2", "--seeds", "0"], "--seeds"),
+        (["--x", "k=1,2", "--seed", "-1"], "--seed"),
+        (["--resume", "missing.npz", "--seed", "100"], "--seed"),
         (["--x", "k=1,2", "--out", "result.txt"], "--out"),
         (["--resume", "missing.npz"], "--resume"),
         (["--resume", "missing.npz", "--x", "k=1,2"], "--x"),
@@ -246,6 +248,17 @@ def test_explore_json_is_strict_and_complete(capsys, tmp_path, plain_main):
     assert report["runs_done"] == report["runs"] == 4 and report["axes"]["x"]["values"] == [1e-4, 1e-3]
     assert [c["seeds_done"] for c in report["cells"]] == [2, 2] and sum(report["cells"][0]["outcomes"].values()) == 2
     assert load(out).done == 4
+
+
+def test_explore_seed_moves_every_cell_off_the_default_seeds(capsys, tmp_path, plain_main):
+    """--seed 100 --seeds 2: each cell trains seeds 100 and 101 (a search kept off the seeds 0-9 it is judged on),
+    and the file remembers them."""
+    out = tmp_path / "e.npz"
+    argv = ["explore", "--x", "k=1,2", "--seed", "100", "--seeds", "2", "--steps", "5", "--out", str(out), "--json"]
+    assert main([*argv, "--workers", "1", *SMALL_FLAGS]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert [[r["seed"] for r in c["runs"]] for c in report["cells"]] == [[100, 101], [100, 101]]
+    assert load(out).grid.seeds == (100, 101)
 
 
 @pytest.mark.slow
