@@ -47,10 +47,29 @@ def serial(configs: list[TrainConfig], workers: int, address: str | None, cancel
             return
 
 
+PARENT_CHECK_S = 1.0
+
+
+def _exit_with(parent: int) -> None:
+    """A local worker's initializer: exit once `parent` is gone. A parent killed outright (SIGKILL, or SIGTERM
+    with no handler) never tells its pool, and a spawned worker would wait on its queue for ever, holding its
+    memory (~400 MB with torch)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            threading.Event().wait(PARENT_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def local(configs: list[TrainConfig], workers: int, address: str | None, cancel: threading.Event | None = None):
-    """At most `workers` processes; a run is submitted only when one is free, so an interrupt leaves no queue."""
+    """At most `workers` processes; a run is submitted only when one is free, so an interrupt leaves no queue.
+    The workers exit by themselves if this process dies without closing the pool."""
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_exit_with, initargs=(os.getpid(),)
+    ) as pool:
         waiting, running = list(enumerate(configs))[::-1], dict[Future, int]()
         try:
             while waiting or running:

@@ -3,6 +3,7 @@ function of its config (serial and local processes agree bit for bit), a divergi
 refused cell recorded as failed, an interrupted exploration resumed to the same numbers, strict files, and the
 CLI's one-line exits."""
 
+import contextlib
 import io
 import json
 import math
@@ -259,6 +260,40 @@ def test_explore_seed_moves_every_cell_off_the_default_seeds(capsys, tmp_path, p
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert [[r["seed"] for r in c["runs"]] for c in report["cells"]] == [[100, 101], [100, 101]]
     assert load(out).grid.seeds == (100, 101)
+
+
+def children(pid: int) -> set[int]:
+    """The processes whose parent is `pid` (Linux /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.slow
+def test_an_explore_killed_alone_leaves_no_worker_behind(tmp_path):
+    """Only the CLI's process is killed (SIGKILL: no handler runs, the pool is never shut down): its two
+    spawned workers notice the parent is gone and exit within seconds instead of waiting on their queue."""
+    argv = [sys.executable, "-m", "core", "explore", "--x", "k=1,2", "--seeds", "2", "--steps", "100000",
+            "--workers", "2", "--out", str(tmp_path / "e.npz"), *SMALL_FLAGS]  # fmt: skip
+    process = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while len(workers := children(process.pid)) < 3:  # the resource tracker and two workers
+            assert process.poll() is None and time.monotonic() < deadline, "the workers did not start"
+            time.sleep(0.2)
+        process.kill()
+        process.wait(30)
+        deadline = time.monotonic() + 30
+        while alive := {pid for pid in workers if Path(f"/proc/{pid}").exists()}:
+            assert time.monotonic() < deadline, f"workers {alive} outlived their parent"
+            time.sleep(0.2)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 @pytest.mark.slow
