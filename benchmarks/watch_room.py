@@ -14,10 +14,13 @@ per second reaching the simulated viewers and the browsers, and bytes per frame.
 this machine too, so B pays for their CPU as well as the server's: a room's phones would not. With
 --confine-class CPU the class's devices (the watch pages, in a Chromium of their own, and the simulated viewers)
 run on that one core only, as if elsewhere but still taking up to a core of this machine; the lecturer's
-browser and the server share the machine as on a lecturer's laptop.
+browser and the server share the machine as on a lecturer's laptop. With --class-nice N they run at that
+niceness instead (19: they take only what the server and the lecturer's tab leave idle, the nearest this one
+machine comes to the students' own devices), still loading the server with every request a room makes; their
+frames/s show what they got.
 
     python -m benchmarks.watch_room [--viewers 100] [--hz 5] [--browsers 3] [--seconds 20] [--via-nginx]
-                                    [--cpu] [--confine-class 1]
+                                    [--cpu] [--confine-class 1] [--class-nice 19]
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium, dashboard_server, share
+from tests.browser import chromium, dashboard_server, launch, share
 
 OBSERVE = """() => {
   window.__frames = 0;
@@ -104,14 +107,22 @@ async def _delayed(delay: float, work):
     await work
 
 
-def swarm(base: str, viewers: int, hz: float, seconds: float, cpus: set[int] | None = None) -> subprocess.Popen:
-    """The viewers in a process of their own (their own GIL, as a room's browsers would be), on `cpus` if given."""
+def swarm(
+    base: str, viewers: int, hz: float, seconds: float, cpus: set[int] | None = None, nice: int = 0
+) -> subprocess.Popen:
+    """The viewers in a process of their own (their own GIL, as a room's browsers would be), on `cpus` if given,
+    at niceness `nice`."""
     code = (
         "import asyncio, json, sys; from benchmarks.watch_room import _swarm; "
         f"print(json.dumps(asyncio.run(_swarm({base!r}, {viewers}, {hz}, {seconds}))))"
     )
-    confine = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
-    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, preexec_fn=confine)
+
+    def place() -> None:
+        if cpus:
+            os.sched_setaffinity(0, cpus)
+        os.nice(nice)
+
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, preexec_fn=place)
 
 
 def chromium_pids() -> set[int]:
@@ -126,17 +137,22 @@ def _read(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def class_browser(browser, cpu: int | None):
-    """The watch pages' browser: the lecturer's own, or (cpu given) a Chromium of its own whose every process and
-    thread runs on that core (the renderers it starts later inherit it from its zygote)."""
-    if cpu is None:
+def class_browser(browser, cpu: int | None, nice: int = 0):
+    """The watch pages' browser: the lecturer's own, or (cpu or nice given) a Chromium of its own whose every
+    process and thread runs on that core, at that niceness (the renderers it starts later inherit both from its
+    zygote)."""
+    if cpu is None and not nice:
         yield browser
         return
     before = chromium_pids()
-    other = browser.browser_type.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    other = launch(browser.browser_type)
     try:
         for pid in chromium_pids() - before:
-            subprocess.run(["taskset", "-a", "-p", "-c", str(cpu), str(pid)], check=False, capture_output=True)
+            if cpu is not None:
+                subprocess.run(["taskset", "-a", "-p", "-c", str(cpu), str(pid)], check=False, capture_output=True)
+            for task in Path(f"/proc/{pid}/task").glob("*"):
+                with contextlib.suppress(OSError, ValueError):
+                    os.setpriority(os.PRIO_PROCESS, int(task.name), nice)  # per thread on Linux
         yield other
     finally:
         other.close()
@@ -196,7 +212,7 @@ def stretch(link: str, browser, args, crowd: bool) -> dict:
             pages.append(page)
             contexts.append(context)
         cpus = None if args.confine_class is None else {args.confine_class}
-        viewers = swarm(link, args.viewers, args.hz, args.seconds, cpus)
+        viewers = swarm(link, args.viewers, args.hz, args.seconds, cpus, args.class_nice)
         started, before = time.monotonic(), cpu_seconds()
         its = rate(link, args.seconds - 0.5)
         out, _ = viewers.communicate(timeout=args.seconds + 60)
@@ -218,6 +234,14 @@ def main() -> None:
     parser.add_argument("--via-nginx", action="store_true", help="replica r1 behind deploy/nginx/minimax.conf")
     parser.add_argument("--cpu", action="store_true", help="where the cores went in B, per process and thread")
     parser.add_argument("--confine-class", type=int, metavar="CPU", help="the watch pages and viewers on this core")
+    parser.add_argument(
+        "--class-nice",
+        type=int,
+        default=0,
+        choices=range(20),
+        metavar="N",
+        help="the watch pages and viewers at this niceness (0-19)",
+    )
     args = parser.parse_args()
     if args.confine_class is not None and args.confine_class not in os.sched_getaffinity(0):
         parser.error(f"--confine-class: no core {args.confine_class} here (cores {sorted(os.sched_getaffinity(0))})")
@@ -230,7 +254,7 @@ def main() -> None:
             port = stack.enter_context(nginx_front({"r1": urllib.parse.urlsplit(url).port}))
             url = f"http://127.0.0.1:{port}"
         browser = stack.enter_context(chromium())
-        watchers = stack.enter_context(class_browser(browser, args.confine_class))
+        watchers = stack.enter_context(class_browser(browser, args.confine_class, args.class_nice))
         owner = browser.new_context(viewport={"width": 1920, "height": 1080})
         stack.callback(owner.close)
         page = owner.new_page()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -69,12 +73,34 @@ def dashboard_server(env: dict | None = None, log_path: Path | None = None, root
                 process.wait()
 
 
+@functools.cache
+def users_chromium() -> str:
+    """Debian's Chromium as a user runs it: without CAP_SYS_NICE. As root (CI, this machine) Chromium raises its
+    display threads to nice -8, and on two cores they then preempt the server's training thread; a user's
+    browser cannot (RLIMIT_NICE is 0), nor would a class's browsers on their own laptops. A wrapper script
+    that drops the capability before Chromium starts (setpriv, util-linux); Chromium itself when not root."""
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        return CHROMIUM
+    folder = Path(tempfile.mkdtemp(prefix="minimax-chromium-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    wrapper = folder / "chromium"
+    wrapper.write_text(f'#!/bin/sh\nexec {setpriv} --bounding-set -sys_nice {CHROMIUM} "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+def launch(browser_type):
+    """A headless Chromium (CHROMIUM_ARGS) as a user's (users_chromium)."""
+    return browser_type.launch(executable_path=users_chromium(), args=CHROMIUM_ARGS)
+
+
 @contextlib.contextmanager
 def chromium():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(p.chromium)
         try:
             yield browser
         finally:
