@@ -327,22 +327,25 @@ def text(result: Reproduction) -> str:
     t, cells = result.table, result.cells()
     deviations = result.deviations()
     code = dict.fromkeys(f"{s.repo}@{s.commit[:8]}" for s in t.sources)
-    lines = [
-        f"{result.name}: {t.title}",
-        f"paper: {t.paper}",
-        f"protocol: the released code, {', '.join(code)} (core/papers.py cites each value)",
-    ]
+    lines = [f"{result.name}: {t.title}", f"paper: {t.paper}"]
+    if t.reproduces:
+        lines.append(f"protocol: the released code, {', '.join(code)} (core/papers.py cites each value)")
+    else:
+        lines.append("protocol: ours (core.papers.BEST, found by the searches of core.papers.BEST_SEARCH)")
     if t.reading:
         lines.append(f"note: {t.reading}")
-    lines.append(
-        f"ran: {len(result.runs)} of {len(result.keys())} runs; "
-        + ("as the paper: " if not deviations else "deviates from the paper: ")
-        + "; ".join(deviations or [f"{result.seeds} seeds, {result.iterations:,} iterations per run"])
-    )
+    ran = f"{result.seeds} seeds, {result.iterations:,} iterations per run"
+    if not t.reproduces:
+        ran = f"ran: {len(result.runs)} of {len(result.keys())} runs; {ran}"
+    elif deviations:
+        ran = f"ran: {len(result.runs)} of {len(result.keys())} runs; deviates from the paper: " + "; ".join(deviations)
+    else:
+        ran = f"ran: {len(result.runs)} of {len(result.keys())} runs; as the paper: {ran}"
+    lines.append(ran)
     interval = f"{OUTSIDE}: the paper's mean lies outside our {CONFIDENCE:.0%} interval, mean ± t(0.975, n − 1) × SE"
     if result.seeds < 2:
         interval = "1 seed: no standard error, no interval, no marker"
-    lines.append(f"cells: ours mean ± SE (seeds) | paper mean ± SE where published; {interval}")
+    lines.append(f"cells: ours mean ± SE (seeds) | {t.theirs} mean ± SE where published; {interval}")
     for ds in t.datasets:
         rows = [["row", *(METRICS[m].label for m in t.metrics)]]
         for row in t.rows:

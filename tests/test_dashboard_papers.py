@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
 from core.papers import TABLES
+from core.presets import PRESETS
 from core.reproduce import Reproduction
 from core.runner import RUNNING, live_runners
 from core.slots import TrainingSlots
@@ -109,3 +110,23 @@ def test_a_row_opens_on_the_train_page_with_its_protocol(tmp_path, monkeypatch, 
     assert board.snapshot(touch=False).iteration == 0 and board.state != RUNNING
     assert at.query_params["pack"] == "4" and at.query_params["dataset"] == "grid"
     assert any("From PacGAN Table 1" in i.value and "PacGAN4 on the grid" in i.value for i in at.info)
+
+
+def test_our_best_is_judged_against_pacgans_best_and_opens_as_its_preset(tmp_path, monkeypatch, owner):
+    """The third tab: PacGAN's best mean of each metric (by hand from its Table 1: the GAN row's 98.2 % high
+    quality on the ring, PacGAN4's 24.8 modes on the grid) in a column named so, and Open puts the pacgan-grid
+    preset on the board with the scene named in the link."""
+    monkeypatch.setattr(papers, "SHIPPED", tmp_path)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at._page_hash = calc_hash("papers")
+    at.run()
+    assert not at.exception
+    ring = table_of(at, "paper_minimax-best_ring")["Minimax"]
+    assert ring["high quality %: PacGAN's best"] == "98.2 ± 0.2" and ring["modes: PacGAN's best"] == "7.9 ± 0.1"
+    grid = table_of(at, "paper_minimax-best_grid")["Minimax"]
+    assert grid["modes: PacGAN's best"] == "24.8 ± 0.2" and grid["reverse KL: PacGAN's best"] == "0.04 ± 0.01"
+    assert at.button(key="paper_minimax-best_grid_Minimax").label == "Open pacgan-grid"
+    at.button(key="paper_minimax-best_grid_Minimax").click().run()
+    assert not at.exception
+    assert owner.board().config == PRESETS["pacgan-grid"].config
+    assert at.query_params["preset"] == "pacgan-grid"

@@ -11,6 +11,7 @@ import streamlit as st
 
 from core.config import ConfigError
 from core.papers import DATASETS, METRICS, TABLES, Table
+from core.presets import PRESETS
 from core.reproduce import OUTSIDE, Cell, Reproduction, load
 
 from .explore import open_on_train
@@ -62,16 +63,22 @@ def comparison(table: Table, dataset: str, ours: Reproduction | None) -> list[di
         for metric in table.metrics:
             label = METRICS[metric].label
             digits = METRICS[metric].digits
-            line[f"{label}: paper"] = plus_minus(*table.published[row][dataset][metric], digits)
+            line[f"{label}: {table.theirs}"] = plus_minus(*table.published[row][dataset][metric], digits)
             line[f"{label}: ours"] = ours_text(cells.get((row, dataset, metric)), digits)
         lines.append(line)
     return lines
 
 
 def _about(table: Table, ours: Reproduction | str | None, name: str) -> None:
-    st.caption(f"{table.paper}. Protocol from the authors' released code: " + "; ".join(map(str, table.sources)))
+    if table.reproduces:
+        st.caption(f"{table.paper}. Protocol from the authors' released code: " + "; ".join(map(str, table.sources)))
+    else:
+        st.caption(f"Beside {table.paper}: " + "; ".join(map(str, table.sources)))
     if table.reading:
         st.caption(table.reading)
+    if table.search:
+        st.caption("Our settings were found by these searches, on seeds the table never uses:")
+        st.code("\n".join(table.search), language="bash", wrap_lines=True)
     if isinstance(ours, str):
         st.warning(ours)
     elif ours is None:
@@ -93,8 +100,10 @@ def _open_buttons(name: str, table: Table, dataset: str, train: st.Page | None) 
         except ConfigError as error:  # a protocol this version cannot run: said, nothing to open
             st.caption(f"{row}: {error}")
             continue
-        if buttons.button(f"Open {row}", key=f"paper_{name}_{dataset}_{row}", help="This row's protocol, seed 0"):
-            open_on_train(config, "", train, note=f"From {table.title}: {row} on the {dataset}, seed 0.")
+        preset = next((n for n, p in PRESETS.items() if p.config == config), "")  # our best: its preset, named
+        label = f"Open {preset or row}"
+        if buttons.button(label, key=f"paper_{name}_{dataset}_{row}", help="This row's settings, seed 0"):
+            open_on_train(config, preset, train, note=f"From {table.title}: {row} on the {dataset}, seed 0.")
 
 
 def papers_page(train: st.Page | None = None) -> None:
