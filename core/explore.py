@@ -209,7 +209,6 @@ def run_cell(config: TrainConfig, cancel: threading.Event | None = None) -> dict
             outcome=outcome(modes, metrics.modes_total, diverged=False),
             # the last evaluation's high-quality samples per mode: any mode rule's count (core.metrics.MODE_RULES)
             mode_counts=[int(c) for c in metrics.mode_counts],
-            mode_width=metrics.mode_width,  # how much wider than p_data's G's modes are (core.metrics)
         )
     except InterruptedError:
         raise

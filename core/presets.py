@@ -177,8 +177,7 @@ PACGAN_RING_TEXT = (
     "the commands): the hinge loss, packing 2 (D judges pairs of samples), lr_d 2e-4, 20,000 iterations. Over "
     "seeds 0-9 here G ends with all eight modes in every seed and reverse KL 0.006 (PacGAN's best after "
     "400,000 iterations: 7.9 modes, 0.07), but 94.3% of its samples are of high quality against PacGAN's best "
-    "98.2% (its plain GAN, which drops modes): G's modes come out wider than p_data's. Watch the mode heatmap: "
-    "every row lit, in nearly equal shares."
+    "98.2% (its plain GAN, which drops modes). Watch the mode heatmap: every row lit, in nearly equal shares."
 )
 PACGAN_GRID_TEXT = (
     "PacGAN's 5 x 5 grid with the settings that did best on it in the same search: the hinge loss and packing "
