@@ -16,33 +16,20 @@ The machine is shared and noisy: the figures of one invocation belong together.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import heapq
 import importlib.util
 import os
 import time
 
-import torch
-
 from core.reproduce import Reproduction, run_table
 from core.training import GAN
+from tests.conftest import one_torch_thread
 
 CLUSTER_CORES = 64
 
 
 def hours(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min"
-
-
-@contextlib.contextmanager
-def one_thread():
-    """One torch thread, as every executor's run (core.executors.run_one_thread)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def makespan(costs: list[float], cores: int) -> float:
@@ -87,7 +74,7 @@ def main(argv=None):
     print(f"{args.table}: {runs} runs ({args.seeds} seeds), {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
 
     print(f"1. an iteration's cost, one row after another ({args.iterations:,} iterations, twice):")
-    with one_thread():
+    with one_torch_thread():  # as every executor's run (core.executors.run_one_thread)
         cost = per_iteration(probe, args.iterations)
 
     print(f"2. the whole table at {args.iterations:,} iterations a run, {args.workers} workers:")
