@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -57,7 +58,7 @@ def _exit_with(parent: int) -> None:
 
     def watch() -> None:
         while os.getppid() == parent:
-            threading.Event().wait(PARENT_CHECK_S)
+            time.sleep(PARENT_CHECK_S)
         os._exit(1)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
