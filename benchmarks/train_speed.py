@@ -186,6 +186,7 @@ REMEDY_RUNS = {
     "packing m=2": dict(pack=2),
     "packing m=4": dict(pack=4),
     "spectral norm": dict(spectral_norm=True),
+    "averaged G (beta 0.999)": dict(g_ema=0.999),
 }
 
 

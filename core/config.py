@@ -259,6 +259,14 @@ class TrainConfig:
         0.5, "Adam's first-moment decay (0.5 is the DCGAN choice: less momentum in a game).", low=0.0, high=0.999
     )
     beta2: float = setting(0.999, "Adam's second-moment decay.", low=0.0, high=0.9999)
+    g_ema: float = setting(
+        0.0,
+        "Averaged G (Yazici et al. 2019): after each update of G, avg <- beta avg + (1 - beta) G's weights; the "
+        "samples shown and every metric come from the average, while D trains against G itself. 0 is off.",
+        low=0.0,
+        high=0.9999,
+        metavar="BETA",
+    )
     batch_size: int = setting(256, "Samples of real data and of G per update.", low=16, high=2048)
     train_set: int = setting(
         0,

@@ -145,8 +145,8 @@ def generator_metrics(gan, z: torch.Tensor, real: torch.Tensor, *, with_jsd: boo
     eval mode (batch norm's running statistics are used and stay put, as PacGAN's GraphLogger evaluates G) and
     the caller's own fixed z, so a run's numbers do not depend on how often it is evaluated.
     """
-    with torch.no_grad(), frozen(gan.D), inference(gan.G):
-        fake = gan.G(z)
+    with torch.no_grad(), frozen(gan.D), inference(gan.shown_G):
+        fake = gan.shown_G(z)
         out_real, out_fake = (gan.loss.output(out) for out in gan.judge(real, fake))
     samples = fake.numpy()
     stats = mode_statistics(samples, gan.mixture)

@@ -207,6 +207,7 @@ TERMS: dict[str, Term] = {
     # how the game is played, not what it is: shown beside the formulas (k) and in the remedies table
     "k-steps": _remedy("k-steps", None),
     "ttur": _remedy("ttur", None),
+    "g-average": _remedy("g-average", None),
 }
 
 

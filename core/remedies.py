@@ -5,6 +5,8 @@
   historical averaging     Salimans et al. 2016, §3.3   lambda ||theta - mean of past theta||^2 on each player
   unrolled GAN             Metz et al. 2017             G's loss against D unrolled K steps ahead
   packing                  Lin et al. 2018 (PacGAN)      D judges m samples at once
+  averaged G               Yazıcı et al. 2019            samples from a moving average of G's weights
+                                                        (core.training: torch's AveragedModel)
 
 `REMEDIES` names them (and the remedies already in the config: spectral norm, TTUR, label smoothing,
 k D-steps) for the page, the CLI's help and the presets; each entry says which settings switch it on.
@@ -241,6 +243,14 @@ REMEDIES: dict[str, Remedy] = {
         lambda c: c.label_smoothing > 0,
         lambda c: f"ε = {c.label_smoothing:g}",
         "D's target on real data is 1 - eps.",
+    ),
+    "g-average": Remedy(
+        "Averaged G",
+        "Yazıcı et al. 2019",
+        ("g_ema",),
+        lambda c: c.g_ema > 0,
+        lambda c: f"β = {c.g_ema:g}",
+        "The samples come from a moving average of G's weights; D trains against G itself.",
     ),
     "k-steps": Remedy(
         "k D-steps per G-step",

@@ -128,12 +128,17 @@ class Still:
     def loss(self) -> Loss:
         return LOSSES[self.config.loss]
 
+    @property
+    def shown_G(self) -> nn.Module:
+        return self.G  # the copy of the live run's shown_G
+
 
 def frame_copies(gan: GAN, copies: tuple | None) -> tuple:
-    """(live G, live D, copy of G, copy of D) with the copies holding the live weights now: the copies of
-    `copies` when they are of the same networks (loading weights, ~0.1 ms), else new ones (a new D, a new run)."""
-    if copies is None or copies[0] is not gan.G or copies[1] is not gan.D:
-        copies = (gan.G, gan.D, copy.deepcopy(gan.G), copy.deepcopy(gan.D))
+    """(live G, live D, copy of G, copy of D) with the copies holding the live weights now (G: GAN.shown_G): the
+    copies of `copies` when they are of the same networks (loading weights, ~0.1 ms), else new ones (a new D, a
+    new run, G's average switched on or off)."""
+    if copies is None or copies[0] is not gan.shown_G or copies[1] is not gan.D:
+        copies = (gan.shown_G, gan.D, copy.deepcopy(gan.shown_G), copy.deepcopy(gan.D))
     for live, held in zip(copies[:2], copies[2:], strict=True):
         held.load_state_dict(live.state_dict())
     return copies
@@ -158,13 +163,13 @@ def picture(gan: GAN | Still, probe: Probe, *, with_surface: bool = True) -> dic
         surface_is_probability=gan.loss.probability,
     )
     D, loss = gan.D, gan.loss
-    with frozen(D), inference(gan.G):  # G's samples as PacGAN's GraphLogger draws them: batch norm's running stats
+    with frozen(D), inference(gan.shown_G):  # as PacGAN's GraphLogger draws G's samples: batch norm's running stats
         with torch.no_grad():
-            samples = gan.G(probe.z_shown)
+            samples = gan.shown_G(probe.z_shown)
             context = samples[: gan.config.batch_size * D.pack] if D.batch_aware else None
             out["samples"] = _frozen_array(samples)
             out["d_samples"] = _frozen_array(loss.output(D.among(samples, context)).mean(0))
-            out["manifold"] = _frozen_array(gan.G(probe.z_mesh))
+            out["manifold"] = _frozen_array(gan.shown_G(probe.z_mesh))
             if with_surface:
                 surface = loss.output(D.among(probe.grid, context)).mean(0)
                 out["surface"] = _frozen_array(surface.reshape(probe.grid_shape))

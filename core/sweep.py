@@ -36,7 +36,14 @@ from .remedies import REMEDIES
 from .snapshot import Probe
 from .training import GAN, make_optimizer
 
-SINGLE_RUN_ONLY = ("feature-matching", "minibatch-discrimination", "historical-averaging", "unrolled", "packing")
+SINGLE_RUN_ONLY = (
+    "feature-matching",
+    "minibatch-discrimination",
+    "historical-averaging",
+    "unrolled",
+    "packing",
+    "g-average",
+)
 # Settings the stacked networks cannot take either: (setting, whether config uses it, why). Maxout, an
 # initialisation and a finite training set can: StackedMLP applies any activation to the last dimension, the
 # weights are the single runs' own, and each seed draws its batches from its own run's data.

@@ -10,6 +10,11 @@ or, with `simultaneous`, the ALI / PacGAN / VEEGAN code's update: one batch, bot
 the same weights, then both steps (`GAN.simultaneous_step`). The data x come from p_data, or from a finite
 training set drawn from it once (`train_set`, core.data.TrainingSet).
 
+With g_ema = beta > 0 the run also keeps an exponential moving average of G's weights (Yazici et al. 2019, "The
+Unusual Effectiveness of Averaging in GAN Training", eq. 2): avg <- beta avg + (1 - beta) theta_G after each
+update of G (torch.optim.swa_utils.AveragedModel, batch norm's running statistics averaged alike). Training
+never reads it; the samples shown and every metric come from it (`GAN.shown_G`).
+
 Only what the loop needs lives here; views and metrics read a GAN, they never step it.
 """
 
@@ -18,7 +23,9 @@ from __future__ import annotations
 import math
 
 import torch
+from torch import nn
 from torch.func import functional_call
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from .config import TrainConfig
 from .data import Mixture, mixture_for, training_data
@@ -81,6 +88,7 @@ class GAN:
         self.rng = torch.Generator().manual_seed(config.seed)
         self._make_optimizers()
         self.average_g, self.average_d = HistoricalAverage(), HistoricalAverage()
+        self.g_average = self._new_g_average()
         self.iteration = self.d_steps = self.g_steps = 0  # taken so far (config.k, config.g_steps: per iteration)
         self.last: dict[str, float] = dict(
             loss_d=math.nan, loss_g=math.nan, d_real=math.nan, d_fake=math.nan, grad_norm_g=math.nan
@@ -90,6 +98,19 @@ class GAN:
         c = self.config
         self.opt_g = make_optimizer(c.optimizer, self.G.parameters(), c.lr_g, (c.beta1, c.beta2))
         self.opt_d = make_optimizer(c.optimizer, self.D.parameters(), c.lr_d, (c.beta1, c.beta2))
+
+    def _new_g_average(self) -> AveragedModel | None:
+        """G's exponential moving average from G's weights now, or None when g_ema is 0 (module docstring)."""
+        if not self.config.g_ema:
+            return None
+        average = AveragedModel(self.G, multi_avg_fn=get_ema_multi_avg_fn(self.config.g_ema), use_buffers=True)
+        average.update_parameters(self.G)  # the first update copies: the average starts at G as it is
+        return average
+
+    @property
+    def shown_G(self) -> nn.Module:
+        """The G whose samples are drawn and measured: G's weight average when g_ema is on, else G itself."""
+        return self.g_average.module if self.g_average is not None else self.G
 
     @property
     def loss(self) -> Loss:
@@ -107,6 +128,10 @@ class GAN:
                     group["betas"] = (config.beta1, config.beta2)
         if not config.historical_averaging:  # switched on again later, the average starts afresh
             self.average_g, self.average_d = HistoricalAverage(), HistoricalAverage()
+        if not config.g_ema or self.g_average is None:  # off, or on from G as it is now
+            self.g_average = self._new_g_average()
+        elif config.g_ema != old.g_ema:  # a new beta goes on from the average so far
+            self.g_average.multi_avg_fn = get_ema_multi_avg_fn(config.g_ema)
 
     def replace_generator(self, config: TrainConfig) -> None:
         """A fresh G for a new G shape (its width, depth, activation, batch norm), with a fresh optimizer and
@@ -115,6 +140,7 @@ class GAN:
         self.G = build_generator(self.mixture.dim, config.latent_dim, config.g_layers, config.seed, config.init)
         self.opt_g = make_optimizer(config.optimizer, self.G.parameters(), config.lr_g, (config.beta1, config.beta2))
         self.average_g = HistoricalAverage()
+        self.g_average = self._new_g_average()
 
     def replace_discriminator(self, config: TrainConfig) -> None:
         """A fresh D for a new D shape (its width, depth, activation, packing, minibatch layer, spectral norm),
@@ -244,9 +270,11 @@ class GAN:
         return loss_g
 
     def _g_stepped(self, loss_g: torch.Tensor) -> None:
-        """After G's optimizer step: the historical average, the counter and the loss shown."""
+        """After G's optimizer step: the historical average, G's weight average, the counter and the loss shown."""
         if self.config.historical_averaging:
             self.average_g.update(list(self.G.parameters()))
+        if self.g_average is not None:
+            self.g_average.update_parameters(self.G)
         self.g_steps += 1
         self.last["loss_g"] = loss_g.item()
 
@@ -357,6 +385,7 @@ class GAN:
             counters=(self.iteration, self.d_steps, self.g_steps),
             last=dict(self.last),
             averages=(self.average_g.state(), self.average_d.state()),
+            g_average=None if self.g_average is None else _clone(self.g_average.state_dict()),
         )
 
     def load_state(self, state: dict) -> None:
@@ -370,6 +399,10 @@ class GAN:
         self.last = dict(state["last"])
         self.average_g.load_state(state["averages"][0])
         self.average_d.load_state(state["averages"][1])
+        if self.g_average is not None and state["g_average"] is not None:
+            self.g_average.load_state_dict(state["g_average"])
+        else:  # the state was taken with g_ema off: the average starts at the loaded G
+            self.g_average = self._new_g_average()
 
 
 def _d_shape(config: TrainConfig) -> dict:

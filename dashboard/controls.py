@@ -50,6 +50,7 @@ WIDTHS = [4, 8, 16, 32, 64, 128, 256, 512]
 STDS = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
 CLIPS = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3]
 BETA2S = [0.9, 0.99, 0.999, 0.9999]
+G_AVERAGES = [0.0, 0.9, 0.99, 0.995, 0.999, 0.9995, 0.9999]  # g_ema's beta: 0 off, then memories of 10-10,000 G steps
 AVERAGING_WEIGHTS = [0.0, 0.001, 0.01, 0.1, 0.5, 1.0, 5.0, 10.0]
 GP_LAMBDAS = [0.0, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0]
 # Sliders take their range from the setting's metadata (`widget_range`). The few that deliberately offer less
@@ -466,6 +467,14 @@ def sidebar(runner: Runner, slots: TrainingSlots) -> None:
                     options=_options(BETA2S, config.beta2),
                     format_func=_fmt,
                 )
+            widget(
+                runner,
+                "select_slider",
+                "g_ema",
+                "Averaged G β (shown samples and metrics; 0: off)",
+                options=_options(G_AVERAGES, config.g_ema),
+                format_func=_fmt,
+            )
 
         remedies_section(runner)
 

@@ -101,6 +101,13 @@ def points(xy: np.ndarray, bounds: np.ndarray) -> str:
     return b64(np.rint(share * 65535), np.uint16)
 
 
+def samples_label(config) -> str:
+    """The legend of G's samples: G's own, or those of G's weight average (core.training, g_ema)."""
+    if config.g_ema:
+        return f"G(z) from G's averaged weights (β = {config.g_ema:g}), z fixed"
+    return "G(z), z fixed"
+
+
 def surface_title(config) -> str:
     """What the surface shows, in words: D's output, and how a D that compares samples judges one point."""
     loss = LOSSES[config.loss]
@@ -134,6 +141,7 @@ REMEDY_SLOTS = {
     "feature-matching": "g_loss",
     "historical-averaging": "both",
     "ttur": "both",
+    "g-average": "g_shown",
 }
 _LATEX_TEXT = (  # the objectives' LaTeX (core/losses.py) as plain text for the overview's edges
     (r"\max_{D:\,|w|\le c}", "max_D (|w| ≤ c)"),
@@ -219,6 +227,7 @@ def payload(snap: Snapshot, include_static: bool = True) -> dict:
             boundary=level,
             boundary_label=decision_label(c.loss, c.label_smoothing),
             surface_title=surface_title(c),
+            samples_label=samples_label(c),
             grad_norm_g=last_finite(snap.history["grad_norm_g"]),
             bounds=[float(v) for v in snap.bounds.ravel()],
             static_key=key,

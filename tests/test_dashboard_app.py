@@ -33,6 +33,7 @@ def test_the_app_runs_with_the_default_config(app):
         ("select_slider", "w_batch_size", 64, "batch_size", 64),
         ("slider", "w_beta1", 0.0, "beta1", 0.0),
         ("select_slider", "w_beta2", 0.99, "beta2", 0.99),
+        ("select_slider", "w_g_ema", 0.999, "g_ema", 0.999),
         ("radio", "w_optimizer", "sgd", "optimizer", "sgd"),
         ("slider", "w_radius", 3.0, "radius", 3.0),
         ("select_slider", "w_g_hidden", 64, "g_hidden", 64),

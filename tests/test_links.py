@@ -320,6 +320,7 @@ def test_every_widget_s_range_is_its_setting_s(app):
             meta = FIELDS[field].metadata
             assert meta["low"] <= widget_range(field)[0] <= widget_range(field)[1] <= meta["high"]
     widgets = {"k", "label_smoothing", "gp_lambda", "clip", "lr_d", "lr_g", "batch_size", "beta1", "beta2"}
+    widgets |= {"g_ema"}
     widgets |= {"modes", "radius", "grid_side", "spacing", "std", "latent_dim", "seed"}
     widgets |= {"g_hidden", "g_depth", "d_hidden", "d_depth"}
     widgets |= {"feature_matching", "historical_averaging", "unrolled", "pack"}

@@ -288,6 +288,7 @@ LIVE_TOGGLES = [
     dict(historical_averaging=0.5),
     dict(unrolled=3),
     dict(pack=3),
+    dict(g_ema=0.99),
     dict(spectral_norm=True),
 ]
 

@@ -376,7 +376,7 @@ const HTML = `
       <label title="Drag on this view to paint data points: they become the data set (painted data), and each stroke one mode for the metrics"><input type="checkbox" data-opt="paint"> paint data</label></figcaption>
     <canvas data-view="data" title="Click to add a mode to a custom mixture; tick 'paint data' and drag to paint points"></canvas>
     <div class="mm-legend"><span><i class="mm-sw mm-sw-data"></i> p<sub>data</sub></span>
-      <span><i class="mm-dot mm-dot-real"></i> real samples</span><span><i class="mm-dot mm-dot-fake"></i> G(z), z fixed</span></div>
+      <span><i class="mm-dot mm-dot-real"></i> real samples</span><span><i class="mm-dot mm-dot-fake"></i> <span data-stat="samples-label">G(z), z fixed</span></span></div>
   </figure>
   <figure class="mm-panel mm-area-surface">
     <figcaption><b>Discriminator</b> <span data-stat="surface-title">D(x)</span>
@@ -414,6 +414,7 @@ const HTML = `
           <rect class="mm-g" x="320" y="90" width="132" height="26" rx="5"/><text class="mm-g" x="386" y="107" data-model="g-box">G's objective</text>
           <path class="mm-d mm-back" d="M386,24 C386,4 225,4 225,48"/>
           <path class="mm-g mm-back" d="M386,116 C386,148 85,148 85,52"/>
+          <circle class="mm-slot" data-slot="g_shown" cx="122" cy="35" r="5"/>
           <circle class="mm-slot" data-slot="into_d" cx="170" cy="70" r="5"/>
           <circle class="mm-slot" data-slot="d" cx="250" cy="50" r="5"/>
           <circle class="mm-slot" data-slot="d_loss" cx="320" cy="24" r="5"/>
@@ -491,6 +492,7 @@ function stats(state, d) {
   q("dfake").textContent = fixed(m.d_fake, 3);
   q("dreal-label").textContent = prob ? "D(x), data" : "D score, data";
   q("dfake-label").textContent = prob ? "D(G(z)), samples" : "D score, samples";
+  q("samples-label").textContent = d.samples_label;
   q("jsd").textContent = fixed(m.jsd, 3);
   q("rkl").textContent = fixed(m.reverse_kl, 2);
   q("width").textContent = fixed(m.mode_width, 2);
@@ -676,7 +678,7 @@ function draw(state, d) {
 }
 
 // ---- the model overview (GAN Lab's graph): who computes what, which objective each player follows ---------
-const SLOT_NAMES = { into_d: "into D", d: "on D", d_loss: "on D's objective", g_loss: "on G's objective", both: "on both players" };
+const SLOT_NAMES = { g_shown: "on the G shown", into_d: "into D", d: "on D", d_loss: "on D's objective", g_loss: "on G's objective", both: "on both players" };
 
 function showModel(state, d) {
   const q = (name) => state.root.querySelector(`[data-model="${name}"]`);
