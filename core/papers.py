@@ -283,17 +283,27 @@ BEST_STEPS = 20_000
 _RING_FLAGS = "--preset ring8 --dataset ring --modes 8 --radius 1 --std 0.01"
 _GRID_FLAGS = "--preset grid25 --dataset grid --modes 25 --spacing 2 --std 0.05"
 _SEARCH_RUNS = "--seed 100 --seeds 2 --steps 20000"
-BEST_SEARCH = (  # the first stage on both data sets, then learning rates around the winner on each
-    f"python -m core explore {_RING_FLAGS} --x pack=1,2,4 --y loss=nonsaturating,hinge,lsgan {_SEARCH_RUNS}",
-    f"python -m core explore {_GRID_FLAGS} --x pack=1,2,4 --y loss=nonsaturating,hinge,lsgan {_SEARCH_RUNS}",
-    f"python -m core explore {_RING_FLAGS} --loss hinge --pack 2 --x lr_g=1e-4,2e-4,5e-4 --y lr_d=2e-4,5e-4 "
-    + _SEARCH_RUNS,
-    f"python -m core explore {_GRID_FLAGS} --loss hinge --pack 2 --x lr_g=1e-4,2e-4,5e-4 --y lr_d=2e-4,5e-4 "
-    + _SEARCH_RUNS,
+
+
+def _search(flags: str, axes: str, name: str) -> str:
+    return f"python -m core explore {flags} {axes} {_SEARCH_RUNS} --out dashboard/explorations/pacgan-{name}.npz"
+
+
+BEST_SEARCH = (  # the loss and packing on both data sets, then learning rates, then G's average around the winner
+    _search(_RING_FLAGS, "--x pack=1,2,4 --y loss=nonsaturating,hinge,lsgan", "ring-loss-packing"),
+    _search(_GRID_FLAGS, "--x pack=1,2,4 --y loss=nonsaturating,hinge,lsgan", "grid-loss-packing"),
+    _search(_RING_FLAGS, "--loss hinge --pack 2 --x lr_g=1e-4,2e-4,5e-4 --y lr_d=2e-4,5e-4", "ring-learning-rates"),
+    _search(_GRID_FLAGS, "--loss hinge --pack 2 --x lr_g=1e-4,2e-4,5e-4 --y lr_d=2e-4,5e-4", "grid-learning-rates"),
+    _search(
+        _RING_FLAGS,
+        "--loss hinge --pack 2 --lr-d 2e-4 --x g_ema=0,0.99,0.999,0.9995 --y lr_g=2e-4,5e-4",
+        "ring-averaging",
+    ),
+    _search(_GRID_FLAGS, "--loss hinge --pack 2 --x g_ema=0,0.99,0.999,0.9995 --y lr_g=2e-4,5e-4", "grid-averaging"),
 )
 BEST: dict[str, dict] = {
-    "ring": dict(loss="hinge", pack=2, lr_d=2e-4),
-    "grid": dict(loss="hinge", pack=2),
+    "ring": dict(loss="hinge", pack=2, lr_d=2e-4, g_ema=0.9995),
+    "grid": dict(loss="hinge", pack=2, g_ema=0.999),
 }
 
 

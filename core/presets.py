@@ -173,19 +173,20 @@ PRESETS.update(REMEDY_PRESETS)
 # PacGAN's data sets; `python -m core reproduce minimax-best` judges them on seeds 0-9 against PacGAN Table 1.
 PACGAN_RING_TEXT = (
     "PacGAN's ring (8 modes on radius 1, std 0.01: ring8 at half the size) with the settings that did "
-    "best on it in a search over the loss, packing and learning rates (seeds 100-101; the Papers page lists "
-    "the commands): the hinge loss, packing 2 (D judges pairs of samples), lr_d 2e-4, 20,000 iterations. Over "
-    "seeds 0-9 here G ends with all eight modes in every seed and reverse KL 0.006 (PacGAN's best after "
-    "400,000 iterations: 7.9 modes, 0.07), but 94.3% of its samples are of high quality against PacGAN's best "
-    "98.2% (its plain GAN, which drops modes). Watch the mode heatmap: every row lit, in nearly equal shares."
+    "best on it in a search over the loss, packing, learning rates and G's average (seeds 100-101; the Papers "
+    "page lists the commands): the hinge loss, packing 2 (D judges pairs of samples), lr_d 2e-4, and the samples "
+    "drawn from G's weights averaged with beta 0.9995, 20,000 iterations. Over seeds 0-9 here G ends with all "
+    "eight modes in every seed and reverse KL 0.002 (PacGAN's best after 400,000 iterations: 7.9 modes, 0.07), "
+    "and 98.1% of its samples are of high quality: PacGAN's best is 98.2% (its plain GAN, which holds 6.3 of the "
+    "eight modes), and 97.7% the best of its rows that hold more than seven. Watch the mode heatmap: every row "
+    "lit, in nearly equal shares."
 )
 PACGAN_GRID_TEXT = (
-    "PacGAN's 5 x 5 grid with the settings that did best on it in the same search: the hinge loss and packing "
-    "2, 20,000 iterations. Over seeds 0-9 here G ends with at least one high-quality sample on all 25 modes in "
-    "nine seeds (24 in the tenth): 24.9 on average, against 24.8 for PacGAN4, PacGAN's best. It loses on the "
-    "other two counts: 88.8% of its samples are of high quality against 94.8% (PacGAN's plain GAN), and its "
-    "reverse KL is 0.05 against PacGAN4's 0.04, under 0.04 in seven seeds and 0.11-0.12 in the other three. "
-    "Watch the mode heatmap fill all 25 rows, some dimmer than others."
+    "PacGAN's 5 x 5 grid with the settings that did best on it in the same search: the hinge loss, packing 2 "
+    "and the samples drawn from G's weights averaged with beta 0.999, 20,000 iterations. Over seeds 0-9 here G "
+    "ends with at least one high-quality sample on all 25 modes in every seed (PacGAN's best: 24.8, PacGAN4), "
+    "95.4% of its samples of high quality (PacGAN's best: 94.8%, its plain GAN) and reverse KL 0.015 (PacGAN4: "
+    "0.04), under 0.01 in nine seeds and 0.10 in the tenth. Watch the mode heatmap fill all 25 rows."
 )
 
 

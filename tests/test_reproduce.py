@@ -6,6 +6,7 @@ malformed result files refused, and the one-line exits."""
 import json
 import math
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -16,11 +17,13 @@ import numpy as np
 import pytest
 
 import core.executors
-from core.cli import main
+from core import explore_cli
+from core.cli import build_parser, main
 from core.data import mixture_for
 from core.explore import OUTCOMES
+from core.explore import load as load_exploration
 from core.metrics import mode_statistics
-from core.papers import DATASETS, METRICS, TABLES
+from core.papers import BEST_SEARCH, DATASETS, METRICS, TABLES
 from core.presets import PRESETS
 from core.reproduce import FILE_KEYS, OUTSIDE, Reproduction, cell, cell_text, load, run_record
 
@@ -97,6 +100,30 @@ def test_our_best_is_judged_against_the_best_pacgan_row_of_each_metric_with_the_
     for dataset in ("ring", "grid"):
         preset = PRESETS[f"pacgan-{dataset}"].config
         assert best.config("Minimax", dataset, seed=preset.seed) == preset
+
+
+def test_the_search_commands_are_the_shipped_diagrams_and_the_best_is_their_winner():
+    """Each command of the documented search (core.papers.BEST_SEARCH, on the Papers page) parses to the grid of
+    the diagram it names, shipped in dashboard/explorations/ and complete; the presets' settings are a cell of
+    the last stage on their data set, and no cell of that stage beat it on the search's seeds (the mean share of
+    high-quality samples, among the cells that hold every mode in every seed)."""
+    parser = build_parser()
+    explore = parser._subparsers._group_actions[0].choices["explore"]
+    last = {}
+    for command in BEST_SEARCH:
+        argv = shlex.split(command)
+        assert argv[:3] == ["python", "-m", "core"]
+        grid = explore_cli._exploration(explore, parser.parse_args(argv[3:]))[0].grid
+        shipped = load_exploration(ROOT / argv[argv.index("--out") + 1])
+        assert shipped.grid == grid and shipped.done == math.prod(grid.shape) and grid.seeds == (100, 101)
+        last[grid.base.dataset] = shipped
+    for dataset, shipped in last.items():
+        grid, best = shipped.grid, TABLES["minimax-best"].config("Minimax", dataset, seed=100)
+        cells = [(r, c) for r, c, s in shipped.grid.runs() if s == 0]
+        (winner,) = [(r, c) for r, c in cells if grid.config(r, c, 0).replace(steps=best.steps) == best]
+        modes, quality = shipped.values["modes_captured"], shipped.values["high_quality"]
+        full = [cell for cell in cells if (modes[cell] == grid.base.modes).all()]
+        assert winner in full and max(full, key=lambda cell: quality[cell].mean()) == winner
 
 
 def test_reverse_kl_is_pacgans_log_k_minus_the_entropy_of_the_high_quality_shares():
