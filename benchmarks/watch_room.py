@@ -121,6 +121,10 @@ def swarm(
         if cpus:
             os.sched_setaffinity(0, cpus)
         os.nice(nice)
+        if nice:  # a session, so an autogroup, of its own at that niceness (class_browser says why)
+            os.setsid()
+            with contextlib.suppress(OSError):
+                Path("/proc/self/autogroup").write_text(str(nice))
 
     return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, preexec_fn=place)
 
@@ -140,7 +144,10 @@ def _read(path: Path) -> str:
 def class_browser(browser, cpu: int | None, nice: int = 0):
     """The watch pages' browser: the lecturer's own, or (cpu or nice given) a Chromium of its own whose every
     process and thread runs on that core, at that niceness (the renderers it starts later inherit both from its
-    zygote)."""
+    zygote). Niceness alone would do nothing here: with sched_autogroup_enabled (Linux's default on desktops,
+    and this machine's), the scheduler first shares the cores fairly between sessions, and Playwright starts
+    each browser in a session of its own, so a thread's nice weighs only against the threads of its session.
+    The session's own niceness (/proc/<pid>/autogroup) is what ranks it against the server's."""
     if cpu is None and not nice:
         yield browser
         return
@@ -153,6 +160,8 @@ def class_browser(browser, cpu: int | None, nice: int = 0):
             for task in Path(f"/proc/{pid}/task").glob("*"):
                 with contextlib.suppress(OSError, ValueError):
                     os.setpriority(os.PRIO_PROCESS, int(task.name), nice)  # per thread on Linux
+            with contextlib.suppress(OSError):  # the scheduler's autogroup: see below
+                Path(f"/proc/{pid}/autogroup").write_text(str(nice))
         yield other
     finally:
         other.close()
