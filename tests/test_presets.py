@@ -221,8 +221,27 @@ def pacgan_runs(name: str) -> list[dict]:
     return runs
 
 
+def average_and_g(name: str, until: int) -> dict[int, tuple[int, int]]:
+    """Seed 0 of a pacgan preset every 1,000 iterations: (modes of the average shown, modes of G itself)."""
+    with one_torch_thread():
+        gan = GAN(PRESETS[name].config)
+        probe, seen = Probe(gan), {}
+        while gan.iteration < until:
+            gan.advance()
+            if gan.iteration % 1000 == 0:
+                shown, _ = generator_metrics(gan, probe.z_eval, probe.real_eval, with_jsd=False)
+                average, gan.g_average = gan.g_average, None  # G itself, as with beta 0
+                own, _ = generator_metrics(gan, probe.z_eval, probe.real_eval, with_jsd=False)
+                gan.g_average = average
+                seen[gan.iteration] = (shown.modes_captured, own.modes_captured)
+    return seen
+
+
 @claim("pacgan-ring")
 def pacgan_ring_holds_every_mode_with_little_reverse_kl_and_as_many_high_quality_samples(sweeps):
+    seen = average_and_g("pacgan-ring", 12000)  # the average trails G: none up to 7,000, G seven by 2,000 here
+    assert all(seen[i][0] == 0 for i in range(1000, 8000, 1000)) and seen[2000][1] >= 7
+    assert all(seen[i][0] == 8 for i in range(9000, 13000, 1000))
     runs = pacgan_runs("pacgan-ring")
     # all eight modes at the end in every seed, by our stricter rule too (>= 20 of 2,500); KL 0.0009-0.0038 here
     assert all(r["modes"] == r["ours"] == 8 for r in runs), runs
@@ -233,6 +252,8 @@ def pacgan_ring_holds_every_mode_with_little_reverse_kl_and_as_many_high_quality
 
 @claim("pacgan-grid")
 def pacgan_grid_holds_every_mode_with_more_high_quality_samples(sweeps):
+    seen = average_and_g("pacgan-grid", 12000)  # at 6,000: 7 against G's 18 here
+    assert seen[6000][0] + 5 < seen[6000][1] and all(seen[i][0] >= seen[i][1] for i in range(8000, 13000, 1000))
     runs = pacgan_runs("pacgan-grid")
     assert all(r["modes"] == 25 for r in runs), runs  # PacGAN4: 24.8
     hq = np.mean([r["high_quality"] for r in runs])
