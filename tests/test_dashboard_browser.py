@@ -11,6 +11,7 @@ import pytest
 from scipy.stats import chi
 
 from core.metrics import WIDTH_STDS
+from core.remedies import REMEDIES
 from tests.browser import ROOT, chromium, dashboard_server, needs_chromium
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -176,7 +177,8 @@ def test_remedies_switch_on_live_and_the_mode_collapse_view_lists_them(server):
         assert switched_at > 20  # a new D, not a new run: the iteration count goes on
         wait_iteration_above(page, switched_at + 10, timeout=90_000)
         off = page.evaluate("Array.from(document.querySelectorAll('.mm-remedies tr.mm-off')).length")
-        assert off == 7  # nine remedies listed, two on
+        rows = page.evaluate("document.querySelectorAll('.mm-remedies tr').length")
+        assert (rows, off) == (len(REMEDIES), len(REMEDIES) - 2)  # every remedy listed; packing and MBD on
         assert stat(page, "surface-title") == "D(x) packed with G's samples among a batch of them, mean of 4 packs"
         page.screenshot(path=str(ARTIFACTS / "remedies-1920x1080.png"))
         assert not errors, errors
