@@ -3,7 +3,9 @@ lecturer's training, measured in one run on one machine.
 
 Starts `streamlit run dashboard/app.py` on a free loopback port (with --via-nginx: as replica r1 behind
 Debian's nginx and deploy/nginx/minimax.conf, whose cache serves the frames), opens the lecturer's board in
-headless Chromium at 1920x1080, presses Start and Share live view. Then, in the order A B B A (--seconds each):
+headless Chromium at 1920x1080, presses Start and Share live view. Then, in the order A B B A (--seconds
+each; --rounds times, with the ratio of each round and their median, as this machine's speed drifts within
+minutes):
   A  the lecturer's tab alone (the run watched at 10 frames/s, as in a lecture);
   B  the same, plus --viewers simulated viewers (one asyncio process, one keep-alive connection each, polling
      `now` at --hz and fetching each new frame by its number, as watch.js does) and --browsers watch pages in
@@ -19,8 +21,11 @@ niceness instead (19: they take only what the server and the lecturer's tab leav
 machine comes to the students' own devices), still loading the server with every request a room makes; their
 frames/s show what they got.
 
-    python -m benchmarks.watch_room [--viewers 100] [--hz 5] [--browsers 3] [--seconds 20] [--via-nginx]
+    python -m benchmarks.watch_room [--viewers 100] [--hz 5] [--browsers 3] [--seconds 20] [--rounds 1] [--via-nginx]
                                     [--cpu] [--confine-class 1] [--class-nice 19]
+
+--cpu prints, for each stretch, the cores each process took (and each of the server's threads, with the time it
+was runnable but waiting for a core: `/proc/<pid>/task/<tid>/schedstat`).
 """
 
 from __future__ import annotations
@@ -197,10 +202,13 @@ def cpu_seconds() -> dict[str, float]:
             continue
         if b"streamlit" in cmdline and b"dashboard/app.py" in cmdline:
             for task in (stat.parent / "task").glob("*/stat"):
-                with contextlib.suppress(OSError, IndexError):
+                with contextlib.suppress(OSError, IndexError, ValueError):
                     text = task.read_text()
                     f = text.rsplit(")", 1)[1].split()
                     out[f"server thread {task.parent.name}"] += (int(f[11]) + int(f[12])) / tick
+                    # the kernel's own account: ns on a core, ns runnable but waiting for one
+                    waiting = (task.parent / "schedstat").read_text().split()[1]
+                    out[f"server thread {task.parent.name} waiting"] += int(waiting) / 1e9
             continue
         out[name] += (int(fields[11]) + int(fields[12])) / tick
     return out
@@ -208,7 +216,10 @@ def cpu_seconds() -> dict[str, float]:
 
 def stretch(link: str, browser, args, crowd: bool) -> dict:
     if not crowd:
-        return dict(its=rate(link, args.seconds))
+        started, before = time.monotonic(), cpu_seconds()
+        its = rate(link, args.seconds)
+        elapsed, used = time.monotonic() - started, cpu_seconds()
+        return dict(its=its, cores={name: (used[name] - before.get(name, 0.0)) / elapsed for name in used})
     pages, contexts = [], []
     with contextlib.ExitStack() as stack:
         for _ in range(args.browsers):
@@ -240,6 +251,7 @@ def main() -> None:
     parser.add_argument("--hz", type=float, default=5.0)
     parser.add_argument("--browsers", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--rounds", type=int, default=1, help="ABBA rounds: the ratio is their median")
     parser.add_argument("--via-nginx", action="store_true", help="replica r1 behind deploy/nginx/minimax.conf")
     parser.add_argument("--cpu", action="store_true", help="where the cores went in B, per process and thread")
     parser.add_argument("--confine-class", type=int, metavar="CPU", help="the watch pages and viewers on this core")
@@ -274,7 +286,8 @@ def main() -> None:
         link = share(page)
         print(f"watch link {link}{' (through nginx)' if args.via_nginx else ''}")
         results = {}
-        for name, crowd in (("A1", False), ("B1", True), ("B2", True), ("A2", False)):
+        order = [(f"{kind}{r + 1}.{i}", kind == "B") for r in range(args.rounds) for i, kind in enumerate("ABBA")]
+        for name, crowd in order:
             results[name] = stretch(link, watchers, args, crowd)
             extra = ""
             if crowd and args.viewers:
@@ -287,12 +300,20 @@ def main() -> None:
                     + " frames/s"
                 )
             print(f"{name}: {results[name]['its']:.1f} it/s{extra}", flush=True)
-            if crowd and args.cpu:
+            if args.cpu:
                 busy = sorted(((c, n) for n, c in results[name]["cores"].items() if c >= 0.02), reverse=True)
                 print("    cores: " + ", ".join(f"{n} {c:.2f}" for c, n in busy), flush=True)
-        alone = statistics.mean(results[k]["its"] for k in ("A1", "A2"))
-        crowd_its = statistics.mean(results[k]["its"] for k in ("B1", "B2"))
-        print(f"owner's it/s with the class / alone: {crowd_its / alone:.2f} (target >= 0.7)")
+        ratios = []
+        for r in range(args.rounds):
+            its = {
+                kind: statistics.mean(v["its"] for k, v in results.items() if k.startswith(f"{kind}{r + 1}."))
+                for kind in "AB"
+            }
+            ratios.append(its["B"] / its["A"])
+        print(
+            f"owner's it/s with the class / alone: {statistics.median(ratios):.2f} (target >= 0.7), the median of "
+            f"{args.rounds} rounds: " + ", ".join(f"{r:.2f}" for r in ratios)
+        )
 
 
 if __name__ == "__main__":
