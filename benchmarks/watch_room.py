@@ -253,7 +253,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rounds", type=int, default=1, help="ABBA rounds: the ratio is their median")
     parser.add_argument("--via-nginx", action="store_true", help="replica r1 behind deploy/nginx/minimax.conf")
-    parser.add_argument("--cpu", action="store_true", help="where the cores went in B, per process and thread")
+    parser.add_argument("--cpu", action="store_true", help="where the cores went in each stretch")
     parser.add_argument("--confine-class", type=int, metavar="CPU", help="the watch pages and viewers on this core")
     parser.add_argument(
         "--class-nice",
