@@ -214,12 +214,17 @@ def cpu_seconds() -> dict[str, float]:
     return out
 
 
+def cores_since(started: float, before: dict[str, float]) -> dict[str, float]:
+    """Cores each process and server thread took since `started`, when cpu_seconds() read `before`."""
+    elapsed, used = time.monotonic() - started, cpu_seconds()
+    return {name: (used[name] - before.get(name, 0.0)) / elapsed for name in used}
+
+
 def stretch(link: str, browser, args, crowd: bool) -> dict:
     if not crowd:
         started, before = time.monotonic(), cpu_seconds()
         its = rate(link, args.seconds)
-        elapsed, used = time.monotonic() - started, cpu_seconds()
-        return dict(its=its, cores={name: (used[name] - before.get(name, 0.0)) / elapsed for name in used})
+        return dict(its=its, cores=cores_since(started, before))
     pages, contexts = [], []
     with contextlib.ExitStack() as stack:
         for _ in range(args.browsers):
@@ -237,11 +242,10 @@ def stretch(link: str, browser, args, crowd: bool) -> dict:
         its = rate(link, args.seconds - 0.5)
         out, _ = viewers.communicate(timeout=args.seconds + 60)
         elapsed = time.monotonic() - started
-        used = cpu_seconds()
+        cores = cores_since(started, before)
         shown = [page.evaluate("window.__frames") / elapsed for page in pages]
     crowd_stats = json.loads(out)
-    cores = {name: (used[name] - before.get(name, 0.0)) / elapsed for name in used}
-    cores["simulated viewers"] = json.loads(out)["cores"]
+    cores["simulated viewers"] = crowd_stats["cores"]
     return dict(its=its, viewers=crowd_stats, browser_fps=shown, cores=cores)
 
 
