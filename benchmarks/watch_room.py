@@ -11,8 +11,9 @@ minutes):
      `now` at --hz and fetching each new frame by its number, as watch.js does) and --browsers watch pages in
      Chromium (their frames counted inside the page).
 It prints the run's iterations/s in each stretch (read from the run's own frames at the stretch's start and
-end), B / A, the viewers' requests/s and p50/p95 latency (a poll: `now`, and the frame when it is new), frames
-per second reaching the simulated viewers and the browsers, and bytes per frame. The simulated viewers run on
+end), the frames/s reaching the lecturer's page over the stretch, B / A, the viewers' requests/s and p50/p95
+latency (a poll: `now`, and the frame when it is new), frames per second reaching the simulated viewers and the
+browsers, and bytes per frame. The simulated viewers run on
 this machine too, so B pays for their CPU as well as the server's: a room's phones would not. With
 --confine-class CPU the class's devices (the watch pages, in a Chromium of their own, and the simulated viewers)
 run on that one core only, as if elsewhere but still taking up to a core of this machine; the lecturer's
@@ -22,10 +23,14 @@ machine comes to the students' own devices), still loading the server with every
 frames/s show what they got.
 
     python -m benchmarks.watch_room [--viewers 100] [--hz 5] [--browsers 3] [--seconds 20] [--rounds 1] [--via-nginx]
-                                    [--cpu] [--confine-class 1] [--class-nice 19]
+                                    [--cpu] [--confine-class 1] [--class-nice 19] [--server-nice 10 --renice frame]
 
 --cpu prints, for each stretch, the cores each process took (and each of the server's threads, with the time it
-was runnable but waiting for a core: `/proc/<pid>/task/<tid>/schedstat`).
+was runnable but waiting for a core: `/proc/<pid>/task/<tid>/schedstat`). --server-nice N compares, in one run,
+the server's own threads (--renice: its run's frame thread, its event loop, or all but the training thread) at
+niceness 0 in odd rounds and N in even ones, and prints each setting's median; it needs root (a thread's priority
+goes back up). The server ships its frame thread at core.runner.FRAME_NICE, so `--renice frame` at 10 against 0
+is the server as it is against the server before.
 """
 
 from __future__ import annotations
@@ -200,7 +205,7 @@ def cpu_seconds() -> dict[str, float]:
             cmdline = (stat.parent / "cmdline").read_bytes()
         except (OSError, IndexError):
             continue
-        if b"streamlit" in cmdline and b"dashboard/app.py" in cmdline:
+        if _is_server(cmdline):
             for task in (stat.parent / "task").glob("*/stat"):
                 with contextlib.suppress(OSError, IndexError, ValueError):
                     text = task.read_text()
@@ -212,6 +217,51 @@ def cpu_seconds() -> dict[str, float]:
             continue
         out[name] += (int(fields[11]) + int(fields[12])) / tick
     return out
+
+
+def server_pid() -> int:
+    return next(int(c.parent.name) for c in Path("/proc").glob("[0-9]*/cmdline") if _is_server(_read_bytes(c)))
+
+
+def _is_server(cmdline: bytes) -> bool:
+    return b"streamlit" in cmdline and b"dashboard/app.py" in cmdline
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+def thread_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds so far of each thread of process `pid`, by thread id."""
+    tick, out = os.sysconf("SC_CLK_TCK"), {}
+    for task in Path(f"/proc/{pid}/task").glob("*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            f = task.read_text().rsplit(")", 1)[1].split()
+            out[int(task.parent.name)] = (int(f[11]) + int(f[12])) / tick
+    return out
+
+
+def busiest_threads(pid: int) -> list[int]:
+    """Process `pid`'s threads, the most CPU over 2 s first: with the lecturer's page alone watching, the server's
+    training thread, then its frame thread (the event loop, the main thread, takes a few per cent then)."""
+    before = thread_seconds(pid)
+    time.sleep(2)
+    after = thread_seconds(pid)
+    return sorted(after, key=lambda tid: after[tid] - before.get(tid, after[tid]), reverse=True)
+
+
+def renice_server(pid: int, which: str, nice: int, busiest: list[int]) -> None:
+    """The server's threads `which` at niceness `nice` (as root: back to 0 too): "frame" its run's frame thread,
+    "loop" its event loop (the main thread), "all" every thread but the training thread. Threads started later
+    inherit their starter's."""
+    training, frame = busiest[:2]
+    chosen = {"frame": [frame], "loop": [pid]}.get(which) or [t for t in thread_seconds(pid) if t != training]
+    for tid in chosen:
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
 
 
 def cores_since(started: float, before: dict[str, float]) -> dict[str, float]:
@@ -267,6 +317,15 @@ def main() -> None:
         metavar="N",
         help="the watch pages and viewers at this niceness (0-19)",
     )
+    parser.add_argument(
+        "--server-nice",
+        type=int,
+        default=0,
+        choices=range(20),
+        metavar="N",
+        help="odd rounds with the server's threads --renice at niceness 0, even rounds at N (root only)",
+    )
+    parser.add_argument("--renice", choices=("frame", "loop", "all"), default="frame", help="which, for --server-nice")
     args = parser.parse_args()
     if args.confine_class is not None and args.confine_class not in os.sched_getaffinity(0):
         parser.error(f"--confine-class: no core {args.confine_class} here (cores {sorted(os.sched_getaffinity(0))})")
@@ -288,11 +347,21 @@ def main() -> None:
         page.get_by_role("button", name="Start", exact=True).click()
         page.wait_for_function("document.querySelector('[data-stat=\"state\"]').textContent === 'running'")
         link = share(page)
+        page.evaluate(OBSERVE)  # the lecturer's frames/s too: the server's frame thread yields to training
         print(f"watch link {link}{' (through nginx)' if args.via_nginx else ''}")
         results = {}
-        order = [(f"{kind}{r + 1}.{i}", kind == "B") for r in range(args.rounds) for i, kind in enumerate("ABBA")]
-        for name, crowd in order:
+        pid = server_pid()
+        busiest = busiest_threads(pid) if args.server_nice else []
+        niceness = [args.server_nice * (r % 2) for r in range(args.rounds)]  # a round's, for --renice
+        order = [(r, f"{kind}{r + 1}.{i}", kind == "B") for r in range(args.rounds) for i, kind in enumerate("ABBA")]
+        for r, name, crowd in order:
+            if args.server_nice and name.endswith(".0"):
+                renice_server(pid, args.renice, niceness[r], busiest)
+                print(f"round {r + 1}: the server's {args.renice} thread(s) at nice {niceness[r]}", flush=True)
+            page.evaluate("window.__frames = 0")
+            started = time.monotonic()
             results[name] = stretch(link, watchers, args, crowd)
+            lecturer = page.evaluate("window.__frames") / (time.monotonic() - started)
             extra = ""
             if crowd and args.viewers:
                 v = results[name]["viewers"]
@@ -303,7 +372,7 @@ def main() -> None:
                     + ", ".join(f"{f:.1f}" for f in results[name]["browser_fps"])
                     + " frames/s"
                 )
-            print(f"{name}: {results[name]['its']:.1f} it/s{extra}", flush=True)
+            print(f"{name}: {results[name]['its']:.1f} it/s, lecturer {lecturer:.1f} frames/s{extra}", flush=True)
             if args.cpu:
                 busy = sorted(((c, n) for n, c in results[name]["cores"].items() if c >= 0.02), reverse=True)
                 print("    cores: " + ", ".join(f"{n} {c:.2f}" for c, n in busy), flush=True)
@@ -314,6 +383,10 @@ def main() -> None:
                 for kind in "AB"
             }
             ratios.append(its["B"] / its["A"])
+        for nice in sorted(set(niceness)) if args.server_nice else ():
+            picked = [ratio for ratio, n in zip(ratios, niceness, strict=True) if n == nice]
+            listed = ", ".join(f"{ratio:.2f}" for ratio in picked)
+            print(f"{args.renice} at nice {nice}: median {statistics.median(picked):.2f} of {listed}")
         print(
             f"owner's it/s with the class / alone: {statistics.median(ratios):.2f} (target >= 0.7), the median of "
             f"{args.rounds} rounds: " + ", ".join(f"{r:.2f}" for r in ratios)

@@ -2,6 +2,7 @@
 the live GAN at that iteration, a watched run builds its frames on the frame thread while training goes on,
 frames are published in the order of their iterations, and a pause shows exactly where the run stopped."""
 
+import os
 import threading
 
 import numpy as np
@@ -10,7 +11,7 @@ import torch
 
 from core.config import TrainConfig
 from core.metrics import generator_metrics
-from core.runner import PAUSED, Runner
+from core.runner import FRAME_NICE, PAUSED, Runner
 from core.snapshot import Probe, Still, frame_copies, picture
 from core.training import GAN
 
@@ -64,11 +65,13 @@ def test_copies_follow_the_weights_and_a_new_discriminator():
 def test_a_watched_run_builds_its_frames_beside_training_in_order(no_thread_leak):
     runner = Runner(SMALL, threads=1, publish_interval=0.02, metrics_interval=0.05, surface_interval=0.05)
     built = []  # (thread name, iteration) of every frame, in the order they were published
+    niceness = {}  # the niceness of each thread that built a frame, as the kernel has it
     build = runner._frames.build
 
     def recording(gan, *args, **kwargs):
         snap = build(gan, *args, **kwargs)
         built.append((threading.current_thread().name, snap.iteration))
+        niceness[threading.current_thread().name] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
         return snap
 
     runner._frames.build = recording
@@ -91,3 +94,7 @@ def test_a_watched_run_builds_its_frames_beside_training_in_order(no_thread_leak
     iterations = [it for _, it in built]
     assert iterations == sorted(iterations), built  # never an older frame after a newer one
     assert not [t for t in threading.enumerate() if t.name.startswith(runner.name)]  # both threads ended
+    # the frame thread yields to training: FRAME_NICE steps lower, the training thread at its starter's
+    ours = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert niceness == {runner.name: ours, f"{runner.name}-frames_0": min(19, ours + FRAME_NICE)}, niceness
+    assert ours == 19 or niceness[f"{runner.name}-frames_0"] > ours
