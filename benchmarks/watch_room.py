@@ -13,8 +13,8 @@ minutes):
 It prints the run's iterations/s in each stretch (read from the run's own frames at the stretch's start and
 end), the frames/s reaching the lecturer's page over the stretch, B / A, the viewers' requests/s and p50/p95
 latency (a poll: `now`, and the frame when it is new), frames per second reaching the simulated viewers and the
-browsers, and bytes per frame. The simulated viewers run on
-this machine too, so B pays for their CPU as well as the server's: a room's phones would not. With
+browsers, and bytes per frame. The simulated viewers run on this machine too, so B pays for their CPU as well as
+the server's: a room's phones would not. With
 --confine-class CPU the class's devices (the watch pages, in a Chromium of their own, and the simulated viewers)
 run on that one core only, as if elsewhere but still taking up to a core of this machine; the lecturer's
 browser and the server share the machine as on a lecturer's laptop. With --class-nice N they run at that
@@ -309,21 +309,10 @@ def main() -> None:
     parser.add_argument("--via-nginx", action="store_true", help="replica r1 behind deploy/nginx/minimax.conf")
     parser.add_argument("--cpu", action="store_true", help="where the cores went in each stretch")
     parser.add_argument("--confine-class", type=int, metavar="CPU", help="the watch pages and viewers on this core")
+    nice_flag = dict(type=int, default=0, choices=range(20), metavar="N")
+    parser.add_argument("--class-nice", **nice_flag, help="the watch pages and viewers at this niceness (0-19)")
     parser.add_argument(
-        "--class-nice",
-        type=int,
-        default=0,
-        choices=range(20),
-        metavar="N",
-        help="the watch pages and viewers at this niceness (0-19)",
-    )
-    parser.add_argument(
-        "--server-nice",
-        type=int,
-        default=0,
-        choices=range(20),
-        metavar="N",
-        help="odd rounds with the server's threads --renice at niceness 0, even rounds at N (root only)",
+        "--server-nice", **nice_flag, help="odd rounds with the server's threads --renice at nice 0, even at N (root)"
     )
     parser.add_argument("--renice", choices=("frame", "loop", "all"), default="frame", help="which, for --server-nice")
     args = parser.parse_args()
