@@ -86,11 +86,13 @@ def test_the_header_s_labels_show_with_the_sidebar_collapsed(server, browser, wi
 def test_a_scene_link_selects_the_scene_and_shows_what_to_watch(server, browser):
     with board(browser, f"{server}/?preset=wgan-gp") as page:
         assert heading(page) == f"Scene {SCENES.index('wgan-gp') + 1} of {len(SCENES)}: wgan-gp"
-        selected = page.evaluate(
-            "() => { const box = document.querySelector('.st-key-preset'); const input = box.querySelector('input'); "
-            "return box.textContent + ' ' + (input ? input.value : ''); }"
+        # the sidebar's select box names it too, once drawn (CI read it empty once, just after the heading)
+        page.wait_for_function(
+            "() => { const box = document.querySelector('.st-key-preset'); if (!box) return false; "
+            "const input = box.querySelector('input'); "
+            "return (box.textContent + ' ' + (input ? input.value : '')).includes('wgan-gp'); }",
+            timeout=30_000,
         )
-        assert "wgan-gp" in selected
         assert page.inner_text('[data-stat="scene-watch"]') == PRESETS["wgan-gp"].watch
         assert page.locator('[data-stat="scene"]').is_visible()
 
