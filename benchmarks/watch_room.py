@@ -206,14 +206,12 @@ def cpu_seconds() -> dict[str, float]:
         except (OSError, IndexError):
             continue
         if _is_server(cmdline):
-            for task in (stat.parent / "task").glob("*/stat"):
+            for tid, seconds in thread_seconds(int(stat.parent.name)).items():
+                out[f"server thread {tid}"] += seconds
                 with contextlib.suppress(OSError, IndexError, ValueError):
-                    text = task.read_text()
-                    f = text.rsplit(")", 1)[1].split()
-                    out[f"server thread {task.parent.name}"] += (int(f[11]) + int(f[12])) / tick
                     # the kernel's own account: ns on a core, ns runnable but waiting for one
-                    waiting = (task.parent / "schedstat").read_text().split()[1]
-                    out[f"server thread {task.parent.name} waiting"] += int(waiting) / 1e9
+                    waiting = (stat.parent / "task" / str(tid) / "schedstat").read_text().split()[1]
+                    out[f"server thread {tid} waiting"] += int(waiting) / 1e9
             continue
         out[name] += (int(fields[11]) + int(fields[12])) / tick
     return out
